@@ -1,0 +1,32 @@
+"""Writing to the audit trail: `audit_record(...)`, called inside the transaction of the change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+
+from portal import clock
+from portal.audit.models import AuditEvent
+
+
+def audit_record(
+    *,
+    action: str,
+    actor: models.Model | None,
+    obj: models.Model | None = None,
+    provider: models.Model | None = None,
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event. `provider` is the provider the event belongs to, when there is one."""
+    return AuditEvent.objects.create(
+        at=clock.now(),
+        actor=actor if actor is not None and getattr(actor, "pk", None) else None,
+        action=action,
+        object_type=ContentType.objects.get_for_model(obj) if obj is not None else None,
+        object_id=str(obj.pk) if obj is not None else "",
+        object_repr=str(obj)[:200] if obj is not None else "",
+        provider=provider,
+        data=data or {},
+    )

@@ -1,0 +1,19 @@
+"""What every page's layout needs: the council, the provider in use, the user's permissions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+
+
+def portal(request: HttpRequest) -> dict[str, Any]:
+    return {
+        "council_name": settings.COUNCIL_NAME,
+        "service_name": settings.SERVICE_NAME,
+        "support_email": settings.PORTAL_SUPPORT_EMAIL,
+        "provider_in_use": getattr(request, "provider", None),
+        "memberships": getattr(request, "memberships", []),
+        "portal_perms": getattr(request, "portal_perms", frozenset()),
+    }

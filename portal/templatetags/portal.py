@@ -1,0 +1,85 @@
+"""Template tags every template has (loaded as a builtin): GOV.UK widgets, navigation, money."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django import forms, template
+from django.forms import BoundField
+from django.utils.safestring import SafeString
+
+from portal.navigation import NavItem, navigation_for
+
+register = template.Library()
+
+_WIDGET_CLASSES = {
+    "input": "govuk-input",
+    "select": "govuk-select",
+    "textarea": "govuk-textarea",
+    "checkbox": "govuk-checkboxes__input",
+    "file": "govuk-file-upload",
+}
+
+
+@register.filter
+def widget_kind(field: BoundField) -> str:
+    widget = field.field.widget
+    if isinstance(widget, forms.RadioSelect):
+        return "radios"
+    if isinstance(widget, forms.CheckboxSelectMultiple):
+        return "checkboxes"
+    if isinstance(widget, forms.CheckboxInput):
+        return "checkbox"
+    if isinstance(widget, forms.Select):
+        return "select"
+    if isinstance(widget, forms.Textarea):
+        return "textarea"
+    if isinstance(widget, forms.FileInput):
+        return "file"
+    return "input"
+
+
+@register.simple_tag
+def govuk_widget(field: BoundField) -> SafeString:
+    """The field's control with GOV.UK classes, its error state and aria-describedby for hint and error."""
+    kind = widget_kind(field)
+    css = [_WIDGET_CLASSES.get(kind, "govuk-input")]
+    if field.errors and kind != "checkbox":
+        css.append(f"{css[0]}--error")
+    extra = field.field.widget.attrs.get("class")
+    if extra:
+        css.append(extra)
+    described_by = []
+    if field.help_text:
+        described_by.append(f"{field.auto_id}-hint")
+    if field.errors:
+        described_by.append(f"{field.auto_id}-error")
+    attrs: dict[str, Any] = {"class": " ".join(css)}
+    if described_by:
+        attrs["aria-describedby"] = " ".join(described_by)
+    return field.as_widget(attrs=attrs)
+
+
+@register.simple_tag(takes_context=True)
+def navigation_items(context: template.Context) -> list[NavItem]:
+    request = context.get("request")
+    return navigation_for(request) if request is not None else []
+
+
+@register.filter
+def money(value: Decimal | None) -> str:
+    """£1,234.50 — amounts are Decimals already rounded to the penny."""
+    if value is None:
+        return "–"
+    sign = "-" if value < 0 else ""
+    return f"{sign}£{abs(value):,.2f}"
+
+
+@register.filter
+def quantity(value: Decimal | None) -> str:
+    """A quantity without trailing zeros: 7.25, 3, 0.5."""
+    if value is None:
+        return "–"
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text

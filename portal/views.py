@@ -1,0 +1,71 @@
+"""The shared kernel's pages: home, health check, accessibility statement, error pages."""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib.auth.decorators import login_not_required
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.generic import TemplateView
+
+from portal.celery import app as celery_app
+
+logger = logging.getLogger(__name__)
+
+
+class HomeView(TemplateView):
+    """Where everyone lands after signing in; what it offers follows the user's permissions."""
+
+    template_name = "portal/home.html"
+
+
+@login_not_required
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    """The state of what the portal depends on: 200 when all are up, 503 otherwise. Nothing sensitive."""
+    checks = {"database": _database_up(), "broker": _broker_up()}
+    healthy = all(checks.values())
+    return JsonResponse(
+        {"status": "ok" if healthy else "down", "checks": {name: "up" if up else "down" for name, up in checks.items()}},
+        status=200 if healthy else 503,
+    )
+
+
+def _database_up() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            return cursor.fetchone() == (1,)
+    except Exception:
+        logger.exception("health check: database down")
+        return False
+
+
+def _broker_up() -> bool:
+    try:
+        with celery_app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return True
+    except Exception:
+        logger.exception("health check: broker down")
+        return False
+
+
+@login_not_required
+def accessibility_statement(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/accessibility.html")
+
+
+def error_403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "errors/403.html", status=403)
+
+
+def error_404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "errors/404.html", status=404)
+
+
+def error_500(request: HttpRequest) -> HttpResponse:
+    return render(request, "errors/500.html", status=500)
