@@ -183,7 +183,9 @@ USE_TZ = True
 
 # Static files -----------------------------------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = Path(env("STATIC_ROOT", str(VAR_DIR / "staticfiles")))
+# Production serves collected files (collectstatic into STATIC_ROOT); elsewhere WhiteNoise reads the
+# build folder through the finders, so nothing needs collecting.
+STATIC_ROOT = Path(env("STATIC_ROOT", str(BASE_DIR / "staticfiles"))) if PRODUCTION or env("STATIC_ROOT") else None
 STATICFILES_DIRS = [BASE_DIR / "static" / "build"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

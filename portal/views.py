@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
+from kombu import Connection
 
-from portal.celery import app as celery_app
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +47,11 @@ def _database_up() -> bool:
 
 def _broker_up() -> bool:
     try:
-        with celery_app.connection_for_write() as conn:
+        with Connection(
+            settings.CELERY_BROKER_URL, transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS, connect_timeout=2
+        ) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
+            conn.default_channel  # noqa: B018  (opens a channel: the broker really answered)
         return True
     except Exception:
         logger.exception("health check: broker down")

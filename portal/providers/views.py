@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
@@ -43,6 +44,11 @@ class ProviderSwitchView(TemplateView):
     """Choose the provider in use, from the login's own memberships only."""
 
     template_name = "providers/provider_switch.html"
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.memberships:  # type: ignore[attr-defined]
+            raise PermissionDenied  # council staff and logins without a usable provider have nothing to switch
+        return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)

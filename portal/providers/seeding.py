@@ -1,0 +1,770 @@
+"""Seed a whole council's care data, and the demo logins, from a scale and a seed.
+
+STAND-IN until issue #5 (the back-office simulator): this writes the portal's own tables (providers,
+service users, service types, care package lines) directly. Once the simulator exists the council is
+seeded there, in the system of record, and reaches the portal by sync like everything the back office
+publishes; this module then shrinks to the demo logins (or goes).
+
+What must stay true:
+- Deterministic. Every choice comes from one `random.Random(seed)`, never the global generator, and
+  every date from one reference date (`today`); the same scale, seed and date give identical rows.
+  Only integer draws and `random()` are used (no gauss/lognormal), so no platform's libm can differ.
+- Realistic enough to demo and to load-test: UK social care service types with their units, steps
+  and payment rules, British names, plausible rates and quantities, a mix of statuses.
+- Fast: rows are built in memory and written with `bulk_create` in batches that also suit SQLite's
+  limit on variables per statement.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import ProtectedError, RestrictedError
+from django.utils.text import slugify
+
+from portal.accounts.models import Membership, User
+from portal.audit.services import audit_record
+from portal.clock import LONDON
+from portal.providers.models import CarePackageLine, Provider, ServiceType, ServiceUser
+
+BATCH_SIZE = 500  # Django lowers it further where a backend needs it (SQLite: variables per statement)
+HISTORY_DAYS = 3 * 365  # lines start within the last ~3 years
+DEFAULT_DEMO_PASSWORD = "correct-horse-battery-demo"  # noqa: S105 (a documented demo password)
+
+
+class SeedError(Exception):
+    """The council cannot be seeded as asked; the message is for the person running the command."""
+
+
+# Scales -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scale:
+    name: str
+    adult_providers: int
+    children_agencies: int
+    foster_carers: int
+    service_users: int
+    lines: int
+    flagship_lines: int  # lines of the first adult provider, the one the demo logins act for
+
+    @property
+    def providers(self) -> int:
+        return self.adult_providers + self.children_agencies + self.foster_carers
+
+
+SCALES: dict[str, Scale] = {
+    "demo": Scale("demo", 36, 8, 16, service_users=2_000, lines=3_000, flagship_lines=160),
+    "council": Scale("council", 100, 15, 35, service_users=8_000, lines=12_000, flagship_lines=1_200),
+    "large": Scale("large", 130, 20, 50, service_users=12_000, lines=20_000, flagship_lines=2_400),
+}
+
+
+# Service types ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServiceTypeSpec:
+    code: str
+    name: str
+    unit: str
+    step: Decimal
+    allows_extras: bool
+    paid_on: str
+    tolerance_percent: Decimal
+    planned_steps: tuple[int, int]  # planned per week, in steps of `step`
+    rate_pence: tuple[int, int]  # unit rate range
+
+
+_QUARTER = Decimal("0.25")
+
+# Realistic UK rates and weekly quantities for a council's framework contracts (2025/26 prices).
+_SERVICE_TYPE_TABLE = (
+    # code, name, unit, step, extras allowed, paid on, tolerance %, planned steps a week, rate in pence
+    ("HOMESUP", "Home support", "hours", "0.25", True, "actuals", 10, (8, 112), (2100, 2600)),
+    ("EXTRACARE", "Extra care", "hours", "0.25", True, "actuals", 10, (12, 80), (1900, 2400)),
+    ("SUPLIV", "Supported living", "hours", "0.25", False, "plan", 0, (40, 336), (1950, 2550)),
+    ("ONETOONE", "1-to-1 support", "hours", "0.25", True, "actuals", 5, (8, 120), (2000, 2800)),
+    ("DAYCARE", "Day care", "sessions", "1", True, "plan", 0, (1, 5), (4500, 7000)),
+    ("RESPITE", "Respite", "nights", "1", True, "actuals", 0, (1, 4), (9500, 18000)),
+    ("TRANSPORT", "Transport", "trips", "1", True, "actuals", 0, (2, 10), (800, 2500)),
+    ("MEALS", "Meals", "meals", "1", True, "actuals", 0, (5, 14), (450, 750)),
+    ("FOSTER", "Fostering placement", "weeks", "1", False, "plan", 0, (1, 1), (25000, 48000)),
+    ("AGENCY", "Agency placement", "weeks", "1", False, "invoice", 0, (1, 1), (85000, 125000)),
+)  # fmt: skip
+SERVICE_TYPES: tuple[ServiceTypeSpec, ...] = tuple(
+    ServiceTypeSpec(code, name, unit, Decimal(step), extras, paid_on, Decimal(tolerance), planned, rate)
+    for code, name, unit, step, extras, paid_on, tolerance, planned, rate in _SERVICE_TYPE_TABLE
+)
+ADULT_TYPE_CODES = ("HOMESUP", "EXTRACARE", "SUPLIV", "ONETOONE", "DAYCARE", "RESPITE", "TRANSPORT", "MEALS")
+_SPEC_BY_CODE = {spec.code: spec for spec in SERVICE_TYPES}
+# Residential children's homes cost far more a week than independent fostering agencies.
+_RESIDENTIAL_RATE_PENCE = (380000, 650000)
+# Home support is commissioned as visits a week of a fixed length, so hours are whole quarters.
+_HOME_SUPPORT_VISITS = (3, 5, 7, 7, 7, 10, 14, 14, 14, 21, 21, 28)
+_HOME_SUPPORT_VISIT_QUARTERS = (2, 2, 3, 4, 4)
+
+
+# Adult provider profiles: what a provider called "... Day Centre" offers, and how often.
+@dataclass(frozen=True)
+class _Profile:
+    suffixes: tuple[str, ...]
+    types: tuple[tuple[str, int], ...]  # (service type code, weight)
+    share: int  # how common the profile is among adult providers
+
+
+_PROFILES: dict[str, _Profile] = {
+    "home_care": _Profile(
+        ("Home Care Ltd", "Homecare", "Care at Home Ltd", "Domiciliary Care Ltd", "Care Services Ltd"),
+        (("HOMESUP", 85), ("ONETOONE", 8), ("MEALS", 7)),
+        45,
+    ),
+    "day_centre": _Profile(
+        ("Day Centre", "Day Services", "Resource Centre"),
+        (("DAYCARE", 70), ("TRANSPORT", 20), ("MEALS", 10)),
+        12,
+    ),
+    "supported_living": _Profile(
+        ("Supported Living Ltd", "Support Services CIC", "Independent Living Ltd"),
+        (("SUPLIV", 70), ("ONETOONE", 25), ("RESPITE", 5)),
+        15,
+    ),
+    "extra_care": _Profile(
+        ("Court Extra Care", "Extra Care Housing"), (("EXTRACARE", 75), ("HOMESUP", 10), ("MEALS", 15)), 6
+    ),
+    "short_breaks": _Profile(("Short Breaks", "Respite Care Ltd"), (("RESPITE", 80), ("DAYCARE", 20)), 5),
+    "transport": _Profile(("Community Transport",), (("TRANSPORT", 100),), 4),
+    "meals": _Profile(("Community Meals", "Meals on Wheels"), (("MEALS", 100),), 3),
+    "general": _Profile(
+        ("Care Group Ltd", "Care Partnership", "Healthcare Ltd"),
+        (
+            ("HOMESUP", 40),
+            ("EXTRACARE", 8),
+            ("SUPLIV", 10),
+            ("ONETOONE", 10),
+            ("DAYCARE", 12),
+            ("RESPITE", 5),
+            ("TRANSPORT", 8),
+            ("MEALS", 7),
+        ),
+        10,
+    ),
+}
+_AGENCY_SUFFIXES = (
+    ("Fostering Ltd", False),
+    ("Independent Fostering Agency", False),
+    ("Family Placements Ltd", False),
+    ("Children's Homes Ltd", True),
+    ("Children's Services Ltd", True),
+)
+
+
+# Names ------------------------------------------------------------------------------------------
+
+FIRST_NAMES = (
+    "Oliver", "George", "Harry", "Jack", "Jacob", "Noah", "Charlie", "Thomas", "Oscar", "William",
+    "James", "Leo", "Alfie", "Henry", "Joshua", "Freddie", "Archie", "Ethan", "Isaac", "Alexander",
+    "Mohammed", "Muhammad", "Ali", "Imran", "Bilal", "Hamza", "Zain", "Arjun", "Rohan", "Ravi",
+    "Jakub", "Piotr", "Tomasz", "Kwame", "Tunde", "Daniel", "David", "John", "Peter", "Michael",
+    "Robert", "Stephen", "Paul", "Andrew", "Keith", "Brian", "Kenneth", "Derek", "Colin", "Malcolm",
+    "Olivia", "Amelia", "Isla", "Ava", "Emily", "Sophia", "Grace", "Mia", "Poppy", "Ella",
+    "Lily", "Evie", "Isabella", "Sophie", "Freya", "Chloe", "Jessica", "Ruby", "Florence", "Daisy",
+    "Aisha", "Fatima", "Maryam", "Zara", "Ayesha", "Priya", "Anjali", "Sunita", "Amira", "Hafsa",
+    "Agnieszka", "Zofia", "Chidinma", "Abena", "Margaret", "Patricia", "Barbara", "Susan", "Jean", "Joan",
+    "Dorothy", "Irene", "Sheila", "Brenda", "Pauline", "Elaine", "Janet", "Christine", "Linda", "Sarah",
+)  # fmt: skip
+SURNAMES = (
+    "Smith", "Jones", "Williams", "Taylor", "Brown", "Davies", "Evans", "Wilson", "Thomas", "Johnson",
+    "Roberts", "Robinson", "Thompson", "Wright", "Walker", "White", "Edwards", "Hughes", "Green", "Hall",
+    "Lewis", "Harris", "Clarke", "Patel", "Jackson", "Wood", "Turner", "Martin", "Cooper", "Hill",
+    "Ward", "Morris", "Moore", "Clark", "Lee", "King", "Baker", "Harrison", "Morgan", "Allen",
+    "James", "Scott", "Phillips", "Watson", "Davis", "Parker", "Price", "Bennett", "Young", "Griffiths",
+    "Mitchell", "Kelly", "Cook", "Carter", "Richardson", "Bailey", "Collins", "Bell", "Shaw", "Murphy",
+    "Khan", "Hussain", "Ahmed", "Ali", "Akhtar", "Begum", "Iqbal", "Mahmood", "Shah", "Rahman",
+    "Singh", "Kaur", "Sharma", "Mistry", "Chauhan", "Nowak", "Kowalski", "Okafor", "Mensah", "Adeyemi",
+    "Sutcliffe", "Ackroyd", "Holroyd", "Illingworth", "Greenwood", "Whitaker", "Barraclough", "Haigh",
+    "Hirst", "Priestley",
+)  # fmt: skip
+PLACE_NAMES = (
+    "Airedale", "Wharfedale", "Calderdale", "Pennine", "Moorland", "Brookside", "Riverside", "Hillside",
+    "Meadowbank", "Ashfield", "Beechwood", "Greenacre", "Holly Bank", "Kingfisher", "Larchfield", "Millbrook",
+    "Northgate", "Orchard", "Parkside", "Queensbury", "Rosewood", "Silverdale", "Thornton", "Valley View",
+    "Westfield", "Willowbrook", "Yew Tree", "Bramley", "Cottingley", "Denholme", "Eccleshill", "Frizinghall",
+    "Heaton", "Idle", "Keighley", "Lister", "Manningham", "Oakworth", "Saltaire", "Shipley", "Bingley",
+    "Baildon", "Ilkley", "Haworth", "Wibsey", "Wyke", "Clayton", "Allerton", "Horton", "Bowling",
+    "Low Moor", "Undercliffe", "Bolton Woods", "Heathfield", "Sunnybank", "Fairweather", "Evergreen",
+    "Harbour", "Lighthouse", "Compass", "Cornerstone", "Keystone", "Horizon", "Beacon", "Pathways",
+)  # fmt: skip
+
+
+# Results ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    email: str
+    role: str
+    providers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    scale: str
+    seed: int
+    today: dt.date
+    providers: int
+    providers_by_kind: dict[str, int]
+    service_users: int
+    service_types: int
+    lines: int
+    lines_by_status: dict[str, int]
+    largest_provider_lines: int
+    logins: list[DemoLogin] = field(default_factory=list)
+    password: str = ""
+
+
+# The demo logins, created at every scale: (email, full name); the carer takes the carer's own name.
+DEMO_USERS: tuple[tuple[str, str], ...] = (
+    ("provider.user@demo.example.org", "Sam Okafor"),
+    ("provider.admin@demo.example.org", "Rachel Hughes"),
+    ("manager@demo.example.org", "Imran Hussain"),
+    ("carer@demo.example.org", ""),
+    ("agency@demo.example.org", "Gemma Clarke"),
+    ("finance@demo.example.org", "Fatima Begum"),
+    ("admin@demo.example.org", "David Robinson"),
+)
+DEMO_EMAILS = tuple(email for email, _ in DEMO_USERS)
+
+
+# The plan: every value decided in memory, in a fixed order, before anything is written ------------
+
+
+@dataclass
+class _ProviderPlan:
+    kind: str
+    name: str
+    profile: str  # an adult profile's key, "agency", "residential" or "foster"
+    contact_name: str = ""
+    active: bool = True
+    portal_enabled: bool = True
+    portal_enabled_at: dt.datetime | None = None
+    email: str = ""
+    line_quota: int = 0
+
+
+@dataclass
+class _PersonPlan:
+    name: str
+    date_of_birth: dt.date
+    deceased_on: dt.date | None = None
+    ref_number: int = 0
+
+
+@dataclass
+class _LinePlan:
+    provider: int  # index into the provider plans
+    person: int  # index into the person plans
+    type_code: str
+    planned_per_week: Decimal = Decimal(0)
+    rate: Decimal = Decimal(0)
+    start_date: dt.date = dt.date.min
+    end_date: dt.date | None = None
+    status: str = CarePackageLine.Status.ACTIVE
+
+
+@dataclass
+class _Plan:
+    providers: list[_ProviderPlan]
+    people: list[_PersonPlan]
+    lines: list[_LinePlan]  # in reference order
+
+
+# The service ------------------------------------------------------------------------------------
+
+
+def seed_council(
+    *,
+    scale: str,
+    seed: int,
+    today: dt.date,
+    password: str = DEFAULT_DEMO_PASSWORD,
+    replace: bool = False,
+) -> SeedResult:
+    """Write a council's providers, service users, service types, care package lines and demo logins.
+
+    Refuses a database that already holds care data (or the demo logins) unless `replace`, which
+    deletes them first, in the same transaction as the new data.
+    """
+    if scale not in SCALES:
+        raise SeedError(f"Unknown scale {scale!r}: choose one of {', '.join(SCALES)}.")
+    try:
+        password_validation.validate_password(password)
+    except ValidationError as exc:
+        raise SeedError("The demo password is too weak: " + " ".join(exc.messages)) from exc
+
+    plan = council_plan(scale=SCALES[scale], seed=seed, today=today)
+    with transaction.atomic():
+        existing = _existing_data()
+        if existing and not replace:
+            raise SeedError(
+                f"The database already holds {existing}. "
+                "Run again with --replace to delete that data and seed afresh."
+            )
+        if existing:
+            _delete_seeded_data()
+        provider_ids = _write_providers(plans=plan.providers)
+        person_ids = _write_people(plans=plan.people)
+        type_ids = _write_service_types()
+        _write_lines(plans=plan.lines, provider_ids=provider_ids, person_ids=person_ids, type_ids=type_ids)
+        logins = _create_demo_logins(providers=plan.providers, provider_ids=provider_ids, password=password)
+        result = SeedResult(
+            scale=scale,
+            seed=seed,
+            today=today,
+            providers=len(plan.providers),
+            providers_by_kind=dict(Counter(str(p.kind) for p in plan.providers)),
+            service_users=len(plan.people),
+            service_types=len(type_ids),
+            lines=len(plan.lines),
+            lines_by_status=dict(Counter(str(line.status) for line in plan.lines)),
+            largest_provider_lines=max(Counter(line.provider for line in plan.lines).values()),
+            logins=logins,
+            password=password,
+        )
+        audit_record(
+            action="providers.council.seeded",
+            actor=None,
+            data={
+                "scale": scale,
+                "seed": seed,
+                "today": today.isoformat(),
+                "replaced": bool(existing),
+                "providers": result.providers,
+                "service_users": result.service_users,
+                "lines": result.lines,
+            },
+        )
+    return result
+
+
+def council_plan(*, scale: Scale, seed: int, today: dt.date) -> _Plan:
+    """Decide every row from the seed and the reference date alone. Writes nothing."""
+    rng = random.Random(seed)
+    providers = _plan_providers(rng=rng, scale=scale, today=today)
+
+    children: list[tuple[int, str]] = []  # (provider index, service type code): one line per child
+    for index, provider in enumerate(providers):
+        if provider.kind == Provider.Kind.FOSTER_CARER:
+            children += [(index, "FOSTER")] * rng.randint(1, 3)
+        elif provider.kind == Provider.Kind.CHILDREN:
+            children += [(index, "AGENCY")] * rng.randint(3, 12)
+    adult_people = scale.service_users - len(children)
+    adult_lines = scale.lines - len(children)
+    if not 0 < adult_people <= adult_lines:
+        raise SeedError(f"Scale {scale.name!r} is inconsistent: fewer lines than people.")
+
+    adult_indexes = [i for i, p in enumerate(providers) if p.kind == Provider.Kind.ADULT]
+    _apportion_adult_lines(
+        rng=rng, providers=providers, adult_indexes=adult_indexes, total=adult_lines, scale=scale
+    )
+    # A block is one person's lines at one provider: 1-3 lines of different service types.
+    blocks: list[tuple[int, list[str]]] = []
+    for index in adult_indexes:
+        blocks += _plan_blocks(rng=rng, provider_index=index, provider=providers[index], flagship=index == 0)
+    while len(blocks) < adult_people:  # fewer blocks than people: split a block of several lines
+        index, codes = next(block for block in blocks if len(block[1]) > 1)
+        blocks.append((index, [codes.pop()]))
+
+    people = [_plan_adult(rng=rng, today=today) for _ in range(adult_people)]
+    lines: list[_LinePlan] = []
+    providers_of: dict[int, set[int]] = {}
+    order = list(range(len(blocks)))
+    rng.shuffle(order)
+    for position, block_index in enumerate(order):
+        provider_index, codes = blocks[block_index]
+        person = position
+        if position >= adult_people:  # someone with a second provider (day care here, home support there)
+            for _attempt in range(10):
+                person = rng.randrange(adult_people)
+                if provider_index not in providers_of[person]:
+                    break
+        providers_of.setdefault(person, set()).add(provider_index)
+        lines += [_LinePlan(provider_index, person, code) for code in codes]
+    for provider_index, code in children:
+        people.append(_plan_child(rng=rng, today=today))
+        lines.append(_LinePlan(provider_index, len(people) - 1, code))
+
+    numbers = list(range(1, len(people) + 1))
+    rng.shuffle(numbers)  # client references do not follow the kind of care
+    for person_plan, number in zip(people, numbers, strict=True):
+        person_plan.ref_number = number
+    rates: dict[tuple[int, str], int] = {}
+    for line in lines:
+        _fill_line(
+            rng=rng,
+            line=line,
+            provider=providers[line.provider],
+            person=people[line.person],
+            today=today,
+            rates=rates,
+        )
+    lines.sort(key=lambda line: line.start_date)  # stable: line references follow start dates
+    return _Plan(providers=providers, people=people, lines=lines)
+
+
+def _plan_providers(*, rng: random.Random, scale: Scale, today: dt.date) -> list[_ProviderPlan]:
+    used_names: set[str] = set()
+
+    def unique(make: Callable[[], str]) -> str:
+        for _attempt in range(1000):
+            name = make()
+            if name not in used_names:
+                used_names.add(name)
+                return name
+        raise SeedError("Ran out of distinct provider names.")
+
+    profiles = list(_PROFILES)
+    shares = [_PROFILES[key].share for key in profiles]
+    # The flagship (PRV00001, the demo logins' provider) offers every adult service.
+    adults = [_ProviderPlan(Provider.Kind.ADULT, "", "general")]
+    adults += [
+        _ProviderPlan(Provider.Kind.ADULT, "", rng.choices(profiles, weights=shares)[0])
+        for _ in range(scale.adult_providers - 1)
+    ]
+    for plan in adults:
+        suffixes = _PROFILES[plan.profile].suffixes
+        plan.name = unique(lambda s=suffixes: f"{rng.choice(PLACE_NAMES)} {rng.choice(s)}")  # type: ignore[misc]
+    agencies = []
+    for _ in range(scale.children_agencies):
+        suffix, residential = rng.choice(_AGENCY_SUFFIXES)
+        name = unique(lambda s=suffix: f"{rng.choice(PLACE_NAMES)} {s}")  # type: ignore[misc]
+        agencies.append(
+            _ProviderPlan(Provider.Kind.CHILDREN, name, "residential" if residential else "agency")
+        )
+    carers = []
+    for _ in range(scale.foster_carers):
+        first, surname = rng.choice(FIRST_NAMES), rng.choice(SURNAMES)
+        if rng.random() < 0.6:
+            titles = ("Mr & Mrs", "Mr & Mrs", "Mr & Mrs", "Ms & Ms", "Mr & Mr")
+            name = unique(lambda sn=surname, t=titles: f"{rng.choice(t)} {sn}")  # type: ignore[misc]
+        else:
+            name = unique(lambda fn=first, sn=surname: f"{fn} {sn}")  # type: ignore[misc]
+        carers.append(
+            _ProviderPlan(Provider.Kind.FOSTER_CARER, name, "foster", contact_name=f"{first} {surname}")
+        )
+
+    # The demo logins need two adult providers, an agency and a carer with access on: the first of each.
+    for plan in adults[2:] + agencies[1:] + carers[1:]:
+        roll = rng.random()
+        plan.active = roll >= 0.05
+        plan.portal_enabled = roll >= 0.20  # about 80% on; never for a provider inactive in the back office
+    others = adults[1:] + agencies + carers
+    rng.shuffle(others)
+    ordered = adults[:1] + others  # references follow this order: PRV00001 is the flagship
+
+    used_emails: set[str] = set()
+    for plan in ordered:
+        slug = slugify(plan.name.replace("&", "and"))
+        email, n = f"{slug}@example.org", 1
+        while email in used_emails:
+            n += 1
+            email = f"{slug}-{n}@example.org"
+        used_emails.add(email)
+        plan.email = email
+        if plan.portal_enabled:
+            day = today - dt.timedelta(days=rng.randint(1, 700))
+            at = dt.time(rng.randint(8, 16), rng.choice((0, 15, 30, 45)))
+            plan.portal_enabled_at = dt.datetime.combine(day, at, tzinfo=LONDON)
+    return ordered
+
+
+_SIZE_WEIGHTS = (1,) * 30 + (2,) * 25 + (3,) * 15 + (5,) * 12 + (8,) * 8 + (13,) * 5 + (21,) * 3 + (34,) * 2
+
+
+def _apportion_adult_lines(
+    *, rng: random.Random, providers: list[_ProviderPlan], adult_indexes: list[int], total: int, scale: Scale
+) -> None:
+    """Give each adult provider its number of lines: the flagship its fixed share and the biggest."""
+    flagship, others = adult_indexes[0], adult_indexes[1:]
+    providers[flagship].line_quota = scale.flagship_lines
+    weights = [rng.choice(_SIZE_WEIGHTS) * rng.randint(80, 120) for _ in others]
+    quotas = apportion(
+        total=total - scale.flagship_lines, weights=weights, low=3, high=scale.flagship_lines * 4 // 5
+    )
+    for index, quota in zip(others, quotas, strict=True):
+        providers[index].line_quota = quota
+
+
+def apportion(*, total: int, weights: Sequence[int], low: int, high: int) -> list[int]:
+    """Split `total` in proportion to `weights`, each part within [low, high]; integers only."""
+    n = len(weights)
+    if not n * low <= total <= n * high:
+        raise SeedError(f"Cannot split {total} into {n} parts of {low} to {high}.")
+    result = [low] * n
+    remaining = total - n * low
+    capped: set[int] = set()
+    while True:
+        free = [i for i in range(n) if i not in capped]
+        weight_sum = sum(weights[i] for i in free)
+        over = [i for i in free if remaining * weights[i] > (high - low) * weight_sum]
+        if not over:
+            break
+        for i in over:
+            capped.add(i)
+            result[i] = high
+            remaining -= high - low
+    if not free or not remaining:
+        return result
+    shares = {i: divmod(remaining * weights[i], weight_sum) for i in free}
+    for i in free:
+        result[i] += shares[i][0]
+    leftover = remaining - sum(quotient for quotient, _ in shares.values())
+    for i in sorted(free, key=lambda i: (-shares[i][1], i))[:leftover]:
+        result[i] += 1
+    return result
+
+
+def _plan_blocks(
+    *, rng: random.Random, provider_index: int, provider: _ProviderPlan, flagship: bool
+) -> list[tuple[int, list[str]]]:
+    offered = _PROFILES[provider.profile].types
+    remaining = provider.line_quota
+    blocks: list[tuple[int, list[str]]] = []
+    if flagship:  # one line of every adult service type at least, so every filter has something
+        blocks += [(provider_index, [code]) for code in ADULT_TYPE_CODES]
+        remaining -= len(ADULT_TYPE_CODES)
+    while remaining > 0:
+        largest = min(len(offered), 3, remaining)
+        size = rng.choices((1, 2, 3)[:largest], weights=(70, 22, 8)[:largest])[0]
+        pool = list(offered)
+        codes = []
+        for _ in range(size):
+            code = rng.choices([c for c, _ in pool], weights=[w for _, w in pool])[0]
+            codes.append(code)
+            pool = [(c, w) for c, w in pool if c != code]
+        blocks.append((provider_index, codes))
+        remaining -= size
+    return blocks
+
+
+def _person_name(rng: random.Random) -> str:
+    return f"{rng.choice(FIRST_NAMES)} {rng.choice(SURNAMES)}"
+
+
+def _plan_adult(*, rng: random.Random, today: dt.date) -> _PersonPlan:
+    """Mostly older people; always over 18. About 1.5% have died, within the last six months."""
+    if rng.random() < 0.72:
+        age_days = rng.randint(65 * 365 + 17, 99 * 365)
+    else:
+        age_days = rng.randint(19 * 365 + 5, 64 * 365)
+    deceased_on = today - dt.timedelta(days=rng.randint(1, 180)) if rng.random() < 0.015 else None
+    return _PersonPlan(_person_name(rng), today - dt.timedelta(days=age_days), deceased_on)
+
+
+def _plan_child(*, rng: random.Random, today: dt.date) -> _PersonPlan:
+    """A child in care: aged two months to (just under) 17 today, so under 18 for a while yet."""
+    return _PersonPlan(_person_name(rng), today - dt.timedelta(days=rng.randint(60, 17 * 365)))
+
+
+def _fill_line(
+    *,
+    rng: random.Random,
+    line: _LinePlan,
+    provider: _ProviderPlan,
+    person: _PersonPlan,
+    today: dt.date,
+    rates: dict[tuple[int, str], int],
+) -> None:
+    """Quantities, rate, dates and status of one line, consistent with its provider and person."""
+    spec = _SPEC_BY_CODE[line.type_code]
+    if line.type_code == "HOMESUP":
+        quarters = rng.choice(_HOME_SUPPORT_VISITS) * rng.choice(_HOME_SUPPORT_VISIT_QUARTERS)
+        line.planned_per_week = quarters * _QUARTER
+    else:
+        line.planned_per_week = rng.randint(*spec.planned_steps) * spec.step
+
+    # A provider has one contracted rate per service type; a fifth of lines differ (older or complex).
+    key = (line.provider, line.type_code)
+    if key not in rates:
+        low, high = _RESIDENTIAL_RATE_PENCE if provider.profile == "residential" else spec.rate_pence
+        rates[key] = rng.randint(low, high)
+    pence = rates[key]
+    if rng.random() < 0.2:
+        pence = max(100, pence + rng.randint(-pence // 15, pence // 15))
+    line.rate = Decimal(pence).scaleb(-2)
+
+    yesterday = today - dt.timedelta(days=1)
+    earliest = max(person.date_of_birth, today - dt.timedelta(days=HISTORY_DAYS))
+    if not provider.active:
+        status = CarePackageLine.Status.ENDED
+    elif person.deceased_on is not None:
+        # Brokerage ends most lines at the death; some are not ended yet (the portal flags them).
+        status = CarePackageLine.Status.ENDED if rng.random() < 0.7 else CarePackageLine.Status.ACTIVE
+    else:
+        roll = rng.random()
+        status = (
+            CarePackageLine.Status.ENDED
+            if roll < 0.11
+            else CarePackageLine.Status.SUSPENDED
+            if roll < 0.17
+            else CarePackageLine.Status.ACTIVE
+        )
+    latest = person.deceased_on or (yesterday if status == CarePackageLine.Status.ENDED else today)
+    line.start_date = earliest + dt.timedelta(days=rng.randint(0, (latest - earliest).days))
+    line.status = status
+    if status == CarePackageLine.Status.ENDED:
+        last = min(person.deceased_on or yesterday, yesterday)
+        line.end_date = person.deceased_on or line.start_date + dt.timedelta(
+            days=rng.randint(0, (last - line.start_date).days)
+        )
+    elif person.deceased_on is None and rng.random() < 0.15:
+        line.end_date = today + dt.timedelta(days=rng.randint(7, 365))
+
+
+# Writing ----------------------------------------------------------------------------------------
+
+
+def _existing_data() -> str:
+    """What of the seeded data is already there, in words; empty when nothing is."""
+    counts = {
+        "providers": Provider.objects.count(),
+        "service users": ServiceUser.objects.count(),
+        "service types": ServiceType.objects.count(),
+        "care package lines": CarePackageLine.objects.count(),
+        "demo logins": User.objects.filter(email__in=DEMO_EMAILS).count(),
+    }
+    return ", ".join(f"{count:,} {what}" for what, count in counts.items() if count)
+
+
+def _delete_seeded_data() -> None:
+    try:
+        CarePackageLine.objects.all().delete()
+        ServiceUser.objects.all().delete()
+        Provider.objects.all().delete()  # and, by cascade, every membership of a provider
+        ServiceType.objects.all().delete()
+        User.objects.filter(email__in=DEMO_EMAILS).delete()
+    except (ProtectedError, RestrictedError) as exc:
+        kinds = sorted({str(obj._meta.verbose_name_plural) for obj in exc.args[1]})
+        raise SeedError(
+            f"Cannot replace the care data: other records still refer to it ({', '.join(kinds)}). "
+            "Seed an empty database instead."
+        ) from exc
+
+
+def _write_providers(*, plans: list[_ProviderPlan]) -> list[int]:
+    rows = [
+        Provider(
+            ref=f"PRV{number:05d}",
+            name=plan.name,
+            kind=plan.kind,
+            email=plan.email,
+            active=plan.active,
+            portal_enabled=plan.portal_enabled,
+            portal_enabled_at=plan.portal_enabled_at,
+        )
+        for number, plan in enumerate(plans, start=1)
+    ]
+    Provider.objects.bulk_create(rows, batch_size=BATCH_SIZE)
+    ids = dict(Provider.objects.values_list("ref", "pk"))  # not every backend returns bulk-created keys
+    return [ids[row.ref] for row in rows]
+
+
+def _write_people(*, plans: list[_PersonPlan]) -> list[int]:
+    refs = [f"CL{plan.ref_number:06d}" for plan in plans]
+    rows = [
+        ServiceUser(ref=ref, name=plan.name, date_of_birth=plan.date_of_birth, deceased_on=plan.deceased_on)
+        for ref, plan in sorted(zip(refs, plans, strict=True), key=lambda pair: pair[0])
+    ]
+    ServiceUser.objects.bulk_create(rows, batch_size=BATCH_SIZE)
+    ids = dict(ServiceUser.objects.values_list("ref", "pk"))
+    return [ids[ref] for ref in refs]
+
+
+def _write_service_types() -> dict[str, int]:
+    rows = [
+        ServiceType(
+            code=spec.code,
+            name=spec.name,
+            unit=spec.unit,
+            step=spec.step,
+            allows_extras=spec.allows_extras,
+            paid_on=spec.paid_on,
+            tolerance_percent=spec.tolerance_percent,
+        )
+        for spec in SERVICE_TYPES
+    ]
+    ServiceType.objects.bulk_create(rows, batch_size=BATCH_SIZE)
+    return dict(ServiceType.objects.values_list("code", "pk"))
+
+
+def _write_lines(
+    *, plans: list[_LinePlan], provider_ids: list[int], person_ids: list[int], type_ids: dict[str, int]
+) -> None:
+    rows = [
+        CarePackageLine(
+            ref=f"CPL{number:07d}",
+            provider_id=provider_ids[plan.provider],
+            service_user_id=person_ids[plan.person],
+            service_type_id=type_ids[plan.type_code],
+            planned_per_week=plan.planned_per_week,
+            rate=plan.rate,
+            start_date=plan.start_date,
+            end_date=plan.end_date,
+            status=plan.status,
+        )
+        for number, plan in enumerate(plans, start=1)
+    ]
+    CarePackageLine.objects.bulk_create(rows, batch_size=BATCH_SIZE)
+
+
+def _create_demo_logins(
+    *, providers: list[_ProviderPlan], provider_ids: list[int], password: str
+) -> list[DemoLogin]:
+    on = [i for i, plan in enumerate(providers) if plan.portal_enabled]
+    adults = [i for i in on if providers[i].kind == Provider.Kind.ADULT]
+    carer = next(i for i in on if providers[i].kind == Provider.Kind.FOSTER_CARER)
+    agency = next(i for i in on if providers[i].kind == Provider.Kind.CHILDREN)
+    user_role, admin_role = Membership.Role.PROVIDER_USER, Membership.Role.PROVIDER_ADMINISTRATOR
+    names = dict(DEMO_USERS)
+    names["carer@demo.example.org"] = providers[carer].contact_name
+    memberships: dict[str, list[tuple[int, str]]] = {
+        "provider.user@demo.example.org": [(adults[0], user_role)],
+        "provider.admin@demo.example.org": [(adults[0], admin_role)],
+        "manager@demo.example.org": [(adults[0], user_role), (adults[1], user_role)],
+        "carer@demo.example.org": [(carer, user_role)],
+        "agency@demo.example.org": [(agency, user_role)],
+    }
+    council_roles = {
+        "finance@demo.example.org": User.CouncilRole.FINANCE_OFFICER,
+        "admin@demo.example.org": User.CouncilRole.PORTAL_ADMINISTRATOR,
+    }
+    logins = []
+    for email in DEMO_EMAILS:
+        role = council_roles.get(email, User.CouncilRole.NONE)
+        is_admin = role == User.CouncilRole.PORTAL_ADMINISTRATOR
+        user = User.objects.create_user(
+            email,
+            password,
+            full_name=names[email],
+            council_role=role,
+            is_staff=is_admin,
+            is_superuser=is_admin,
+        )
+        for index, membership_role in memberships.get(email, []):
+            Membership.objects.create(user=user, provider_id=provider_ids[index], role=membership_role)
+        if role:
+            label = str(User.CouncilRole(role).label)
+        else:
+            label = str(Membership.Role(memberships[email][0][1]).label)
+        acting_for = tuple(f"{providers[i].name} (PRV{i + 1:05d})" for i, _ in memberships.get(email, []))
+        logins.append(DemoLogin(email=email, role=label, providers=acting_for))
+    return logins

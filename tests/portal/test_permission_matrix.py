@@ -1,0 +1,133 @@
+"""Every URL name × every actor → the status a GET gets. A URL missing from the matrix fails the suite.
+
+Another provider's object is a 404, a missing role a 403, a signed-out visitor is sent to sign in (302),
+a login acting for several providers with none chosen is sent to choose one (302).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from portal.audit.services import audit_record
+from tests.conftest import Council, client_for
+
+ACTORS = ["anonymous", "provider_a", "provider_a_admin", "provider_b", "manager", "finance", "portal_admin"]
+
+
+def expect(
+    anonymous: int, provider_a: int, provider_a_admin: int, provider_b: int, manager: int, finance: int, portal_admin: int
+) -> dict[str, int]:
+    return dict(zip(ACTORS, [anonymous, provider_a, provider_a_admin, provider_b, manager, finance, portal_admin], strict=True))
+
+
+def everyone(status: int) -> dict[str, int]:
+    return dict.fromkeys(ACTORS, status)
+
+
+SIGNED_IN_ONLY = expect(302, 200, 200, 200, 200, 200, 200)
+PROVIDER_PAGE = expect(302, 200, 200, 200, 302, 403, 403)
+COUNCIL_PAGE = expect(302, 403, 403, 403, 403, 200, 200)
+SIGNED_OUT_ONLY = expect(200, 302, 302, 302, 302, 302, 302)
+DJANGO_ADMIN = expect(302, 302, 302, 302, 302, 302, 200)
+
+NoArgs: Callable[[Council], dict[str, Any]] = lambda c: {}  # noqa: E731
+
+# url name: (kwargs from the council fixture, expected status by actor)
+MATRIX: dict[str, tuple[Callable[[Council], dict[str, Any]], dict[str, int]]] = {
+    "home": (NoArgs, SIGNED_IN_ONLY),
+    "healthz": (NoArgs, everyone(200)),
+    "accessibility": (NoArgs, everyone(200)),
+    # allauth (sign-in stand-in until issue #4)
+    "account_login": (NoArgs, SIGNED_OUT_ONLY),
+    "account_logout": (NoArgs, expect(302, 200, 200, 200, 200, 200, 200)),
+    "account_inactive": (NoArgs, everyone(200)),
+    "account_signup": (NoArgs, SIGNED_OUT_ONLY),
+    "account_reauthenticate": (NoArgs, SIGNED_IN_ONLY),
+    "account_email": (NoArgs, SIGNED_IN_ONLY),
+    "account_email_verification_sent": (NoArgs, everyone(200)),
+    "account_change_password": (NoArgs, SIGNED_IN_ONLY),
+    "account_set_password": (NoArgs, expect(302, 302, 302, 302, 302, 302, 302)),
+    "account_reset_password": (NoArgs, everyone(200)),
+    "account_reset_password_done": (NoArgs, everyone(200)),
+    "account_reset_password_from_key": (lambda c: {"uidb36": "zz", "key": "not-a-key"}, everyone(200)),
+    "account_reset_password_from_key_done": (NoArgs, everyone(200)),
+    "account_confirm_login_code": (NoArgs, everyone(302)),
+    "account_confirm_email": (lambda c: {"key": "not-a-key"}, everyone(200)),
+    # the provider in use
+    "provider_switch": (NoArgs, expect(302, 200, 200, 200, 200, 403, 403)),
+    "care_package_lines": (NoArgs, PROVIDER_PAGE),
+    "care_package_line": (lambda c: {"ref": c.line_a.ref}, expect(302, 200, 200, 404, 302, 403, 403)),
+    # council staff
+    "council_providers": (NoArgs, COUNCIL_PAGE),
+    "council_provider": (lambda c: {"ref": c.provider_a.ref}, COUNCIL_PAGE),
+    "council_provider_portal_access": (lambda c: {"ref": c.provider_a.ref}, expect(302, 403, 403, 403, 403, 403, 405)),
+    "council_care_package_lines": (NoArgs, COUNCIL_PAGE),
+    "council_care_package_line": (lambda c: {"ref": c.line_a.ref}, COUNCIL_PAGE),
+    # the Django admin, for staff only, signed in through allauth
+    "admin:index": (NoArgs, DJANGO_ADMIN),
+    "admin:login": (NoArgs, expect(302, 403, 403, 403, 403, 403, 302)),
+    "admin:logout": (NoArgs, expect(302, 302, 302, 302, 302, 302, 405)),
+    "admin:password_change": (NoArgs, DJANGO_ADMIN),
+    "admin:password_change_done": (NoArgs, DJANGO_ADMIN),
+    "admin:jsi18n": (NoArgs, DJANGO_ADMIN),
+    "admin:autocomplete": (NoArgs, expect(302, 302, 302, 302, 302, 302, 403)),
+    "admin:view_on_site": (lambda c: {"content_type_id": 1, "object_id": 1}, DJANGO_ADMIN | {"portal_admin": 404}),
+    "admin:app_list": (lambda c: {"app_label": "providers"}, DJANGO_ADMIN),
+}
+
+# The admin is read-only: superusers may list, view and see history; nobody adds, changes or deletes.
+ADMIN_OBJECTS: dict[str, Callable[[Council], Any]] = {
+    "providers_provider": lambda c: c.provider_a.pk,
+    "providers_servicetype": lambda c: c.line_a.service_type.pk,
+    "providers_serviceuser": lambda c: c.line_a.service_user.pk,
+    "providers_carepackageline": lambda c: c.line_a.pk,
+    "accounts_user": lambda c: c.users["provider_a"].pk,
+    "audit_auditevent": lambda c: audit_record(action="tests.matrix", actor=None, obj=c.provider_a).pk,
+}
+for _model, _object_id in ADMIN_OBJECTS.items():
+    MATRIX[f"admin:{_model}_changelist"] = (NoArgs, DJANGO_ADMIN)
+    MATRIX[f"admin:{_model}_add"] = (NoArgs, DJANGO_ADMIN | {"portal_admin": 403})
+    for _view, _status in (("change", 200), ("history", 200), ("delete", 403)):
+        MATRIX[f"admin:{_model}_{_view}"] = (
+            lambda c, get=_object_id: {"object_id": get(c)},
+            DJANGO_ADMIN | {"portal_admin": _status},
+        )
+
+
+def url_names(patterns: list[Any], namespace: str | None = None) -> Iterator[str]:
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            inner = pattern.namespace
+            yield from url_names(pattern.url_patterns, f"{namespace}:{inner}" if namespace and inner else inner or namespace)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            yield f"{namespace}:{pattern.name}" if namespace else pattern.name
+
+
+def test_every_url_is_in_the_matrix() -> None:
+    names = set(url_names(get_resolver().url_patterns))
+    missing = sorted(names - MATRIX.keys())
+    stale = sorted(MATRIX.keys() - names)
+    assert not missing, f"URLs with no row in the permission matrix: {missing}"
+    assert not stale, f"Matrix rows for URLs that no longer exist: {stale}"
+
+
+@pytest.fixture
+def actor_client(request: pytest.FixtureRequest, council: Council) -> Client:
+    actor = request.param
+    return client_for(None if actor == "anonymous" else council.users[actor])
+
+
+@pytest.mark.parametrize("url_name", sorted(MATRIX))
+@pytest.mark.parametrize("actor_client", ACTORS, indirect=True)
+def test_permission_matrix(url_name: str, actor_client: Client, council: Council, request: pytest.FixtureRequest) -> None:
+    kwargs_for, expected = MATRIX[url_name]
+    actor = request.node.callspec.params["actor_client"]
+    response = actor_client.get(reverse(url_name, kwargs=kwargs_for(council)))
+    assert response.status_code == expected[actor], (
+        f"{url_name} as {actor}: expected {expected[actor]}, got {response.status_code}"
+    )
