@@ -63,7 +63,7 @@ class Scale:
 
 
 SCALES: dict[str, Scale] = {
-    "demo": Scale("demo", 36, 8, 16, service_users=2_000, lines=3_000, flagship_lines=160),
+    "demo": Scale("demo", 36, 8, 16, service_users=2_000, lines=3_000, flagship_lines=240),
     "council": Scale("council", 100, 15, 35, service_users=8_000, lines=12_000, flagship_lines=1_200),
     "large": Scale("large", 130, 20, 50, service_users=12_000, lines=20_000, flagship_lines=2_400),
 }
@@ -170,30 +170,63 @@ _AGENCY_SUFFIXES = (
 
 # Names ------------------------------------------------------------------------------------------
 
-FIRST_NAMES = (
-    "Oliver", "George", "Harry", "Jack", "Jacob", "Noah", "Charlie", "Thomas", "Oscar", "William",
-    "James", "Leo", "Alfie", "Henry", "Joshua", "Freddie", "Archie", "Ethan", "Isaac", "Alexander",
-    "Mohammed", "Muhammad", "Ali", "Imran", "Bilal", "Hamza", "Zain", "Arjun", "Rohan", "Ravi",
-    "Jakub", "Piotr", "Tomasz", "Kwame", "Tunde", "Daniel", "David", "John", "Peter", "Michael",
-    "Robert", "Stephen", "Paul", "Andrew", "Keith", "Brian", "Kenneth", "Derek", "Colin", "Malcolm",
-    "Olivia", "Amelia", "Isla", "Ava", "Emily", "Sophia", "Grace", "Mia", "Poppy", "Ella",
-    "Lily", "Evie", "Isabella", "Sophie", "Freya", "Chloe", "Jessica", "Ruby", "Florence", "Daisy",
-    "Aisha", "Fatima", "Maryam", "Zara", "Ayesha", "Priya", "Anjali", "Sunita", "Amira", "Hafsa",
-    "Agnieszka", "Zofia", "Chidinma", "Abena", "Margaret", "Patricia", "Barbara", "Susan", "Jean", "Joan",
-    "Dorothy", "Irene", "Sheila", "Brenda", "Pauline", "Elaine", "Janet", "Christine", "Linda", "Sarah",
+# (weight, first names of people born before ~1960, of people born since, surnames): first names and
+# surnames are drawn from the same group, so nobody is called "Dorothy Kowalski" by accident.
+NAME_GROUPS: tuple[tuple[int, tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...] = (
+    (
+        64,
+        (
+            "Margaret", "Patricia", "Barbara", "Susan", "Jean", "Joan", "Dorothy", "Irene", "Sheila", "Brenda",
+            "Pauline", "Elaine", "Janet", "Christine", "Linda", "Doreen", "Edna", "Kathleen", "Maureen", "Valerie",
+            "John", "Peter", "Michael", "Robert", "Stephen", "David", "Keith", "Brian", "Kenneth", "Derek",
+            "Colin", "Malcolm", "Geoffrey", "Ronald", "Alan", "Barry", "Graham", "Trevor", "Roy", "Dennis",
+        ),
+        (
+            "Olivia", "Amelia", "Isla", "Ava", "Emily", "Sophie", "Grace", "Mia", "Poppy", "Ella",
+            "Lily", "Evie", "Freya", "Chloe", "Jessica", "Ruby", "Daisy", "Sarah", "Rachel", "Gemma",
+            "Oliver", "George", "Harry", "Jack", "Jacob", "Noah", "Charlie", "Thomas", "Oscar", "William",
+            "James", "Leo", "Alfie", "Freddie", "Archie", "Ethan", "Daniel", "Liam", "Kyle", "Callum",
+        ),
+        (
+            "Smith", "Jones", "Williams", "Taylor", "Brown", "Davies", "Evans", "Wilson", "Thomas", "Johnson",
+            "Roberts", "Robinson", "Thompson", "Wright", "Walker", "White", "Edwards", "Hughes", "Green", "Hall",
+            "Lewis", "Harris", "Clarke", "Jackson", "Wood", "Turner", "Martin", "Cooper", "Hill", "Ward",
+            "Morris", "Moore", "King", "Baker", "Harrison", "Morgan", "Allen", "Scott", "Watson", "Parker",
+            "Sutcliffe", "Ackroyd", "Holroyd", "Illingworth", "Greenwood", "Whitaker", "Barraclough", "Haigh",
+            "Hirst", "Priestley", "Murphy", "Kelly", "Bell", "Shaw", "Bailey", "Mitchell", "Collins", "Cook",
+        ),
+    ),
+    (
+        24,
+        (
+            "Mohammed", "Muhammad", "Abdul", "Imran", "Tariq", "Mushtaq", "Bashir", "Nasir", "Rafiq", "Arshad",
+            "Gurdeep", "Harjit", "Rajesh", "Sunil", "Fatima", "Nasreen", "Shamim", "Parveen", "Razia", "Rubina",
+            "Zubeda", "Kulwinder", "Sunita", "Pushpa", "Hamida", "Khalida", "Surinder", "Balbir", "Iqbal", "Yusuf",
+        ),
+        (
+            "Mohammed", "Ali", "Bilal", "Hamza", "Zain", "Ibrahim", "Yusuf", "Arjun", "Rohan", "Ravi",
+            "Aisha", "Maryam", "Zara", "Ayesha", "Hafsa", "Amira", "Inaaya", "Priya", "Anjali", "Simran",
+            "Haris", "Musa", "Zakariya", "Eesa", "Aliza", "Hania", "Zainab", "Safa", "Amaan", "Rayyan",
+        ),
+        (
+            "Khan", "Hussain", "Ahmed", "Ali", "Akhtar", "Begum", "Iqbal", "Mahmood", "Shah", "Rahman",
+            "Bibi", "Aslam", "Butt", "Rashid", "Siddique", "Singh", "Kaur", "Sharma", "Mistry", "Patel",
+        ),
+    ),
+    (
+        6,
+        ("Stanislaw", "Jan", "Krystyna", "Halina", "Tadeusz", "Zofia", "Jozef", "Danuta"),
+        ("Jakub", "Piotr", "Tomasz", "Kacper", "Agnieszka", "Zofia", "Natalia", "Oliwia", "Szymon", "Julia"),
+        ("Nowak", "Kowalski", "Wisniewski", "Wojcik", "Kaminski", "Lewandowski", "Zielinski", "Kowalczyk"),
+    ),
+    (
+        6,
+        ("Winston", "Delroy", "Clement", "Gloria", "Hyacinth", "Beverley", "Kwame", "Grace", "Esther", "Samuel"),
+        ("Tunde", "Kofi", "Chidi", "Abena", "Chidinma", "Adaeze", "Tyrone", "Jordan", "Shanice", "Malachi"),
+        ("Okafor", "Mensah", "Adeyemi", "Campbell", "Brown", "Francis", "Boateng", "Okoro", "Henry", "Thomas"),
+    ),
 )  # fmt: skip
-SURNAMES = (
-    "Smith", "Jones", "Williams", "Taylor", "Brown", "Davies", "Evans", "Wilson", "Thomas", "Johnson",
-    "Roberts", "Robinson", "Thompson", "Wright", "Walker", "White", "Edwards", "Hughes", "Green", "Hall",
-    "Lewis", "Harris", "Clarke", "Patel", "Jackson", "Wood", "Turner", "Martin", "Cooper", "Hill",
-    "Ward", "Morris", "Moore", "Clark", "Lee", "King", "Baker", "Harrison", "Morgan", "Allen",
-    "James", "Scott", "Phillips", "Watson", "Davis", "Parker", "Price", "Bennett", "Young", "Griffiths",
-    "Mitchell", "Kelly", "Cook", "Carter", "Richardson", "Bailey", "Collins", "Bell", "Shaw", "Murphy",
-    "Khan", "Hussain", "Ahmed", "Ali", "Akhtar", "Begum", "Iqbal", "Mahmood", "Shah", "Rahman",
-    "Singh", "Kaur", "Sharma", "Mistry", "Chauhan", "Nowak", "Kowalski", "Okafor", "Mensah", "Adeyemi",
-    "Sutcliffe", "Ackroyd", "Holroyd", "Illingworth", "Greenwood", "Whitaker", "Barraclough", "Haigh",
-    "Hirst", "Priestley",
-)  # fmt: skip
+_NAME_GROUP_WEIGHTS = tuple(group[0] for group in NAME_GROUPS)
 PLACE_NAMES = (
     "Airedale", "Wharfedale", "Calderdale", "Pennine", "Moorland", "Brookside", "Riverside", "Hillside",
     "Meadowbank", "Ashfield", "Beechwood", "Greenacre", "Holly Bank", "Kingfisher", "Larchfield", "Millbrook",
@@ -452,7 +485,7 @@ def _plan_providers(*, rng: random.Random, scale: Scale, today: dt.date) -> list
         )
     carers = []
     for _ in range(scale.foster_carers):
-        first, surname = rng.choice(FIRST_NAMES), rng.choice(SURNAMES)
+        first, surname = _person_name(rng=rng, born=today - dt.timedelta(days=rng.randint(28, 64) * 365))
         if rng.random() < 0.6:
             titles = ("Mr & Mrs", "Mr & Mrs", "Mr & Mrs", "Ms & Ms", "Mr & Mr")
             name = unique(lambda sn=surname, t=titles: f"{rng.choice(t)} {sn}")  # type: ignore[misc]
@@ -556,8 +589,10 @@ def _plan_blocks(
     return blocks
 
 
-def _person_name(rng: random.Random) -> str:
-    return f"{rng.choice(FIRST_NAMES)} {rng.choice(SURNAMES)}"
+def _person_name(*, rng: random.Random, born: dt.date) -> tuple[str, str]:
+    """(first name, surname), from one group of names, of the person's generation."""
+    _weight, older, younger, surnames = rng.choices(NAME_GROUPS, weights=_NAME_GROUP_WEIGHTS)[0]
+    return rng.choice(older if born.year < 1960 else younger), rng.choice(surnames)
 
 
 def _plan_adult(*, rng: random.Random, today: dt.date) -> _PersonPlan:
@@ -566,13 +601,15 @@ def _plan_adult(*, rng: random.Random, today: dt.date) -> _PersonPlan:
         age_days = rng.randint(65 * 365 + 17, 99 * 365)
     else:
         age_days = rng.randint(19 * 365 + 5, 64 * 365)
+    born = today - dt.timedelta(days=age_days)
     deceased_on = today - dt.timedelta(days=rng.randint(1, 180)) if rng.random() < 0.015 else None
-    return _PersonPlan(_person_name(rng), today - dt.timedelta(days=age_days), deceased_on)
+    return _PersonPlan(" ".join(_person_name(rng=rng, born=born)), born, deceased_on)
 
 
 def _plan_child(*, rng: random.Random, today: dt.date) -> _PersonPlan:
     """A child in care: aged two months to (just under) 17 today, so under 18 for a while yet."""
-    return _PersonPlan(_person_name(rng), today - dt.timedelta(days=rng.randint(60, 17 * 365)))
+    born = today - dt.timedelta(days=rng.randint(60, 17 * 365))
+    return _PersonPlan(" ".join(_person_name(rng=rng, born=born)), born)
 
 
 def _fill_line(
