@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -63,7 +63,7 @@ class Scale:
 
 
 SCALES: dict[str, Scale] = {
-    "demo": Scale("demo", 36, 8, 16, service_users=2_000, lines=3_000, flagship_lines=240),
+    "demo": Scale("demo", 36, 8, 16, service_users=2_000, lines=3_000, flagship_lines=300),
     "council": Scale("council", 100, 15, 35, service_users=8_000, lines=12_000, flagship_lines=1_200),
     "large": Scale("large", 130, 20, 50, service_users=12_000, lines=20_000, flagship_lines=2_400),
 }
@@ -171,37 +171,40 @@ _AGENCY_SUFFIXES = (
 # Names ------------------------------------------------------------------------------------------
 
 # (weight, first names of people born before ~1960, of people born since, surnames): first names and
-# surnames are drawn from the same group, so nobody is called "Dorothy Kowalski" by accident.
+# surnames come from the same group, in rough proportion to a West Yorkshire population.
 NAME_GROUPS: tuple[tuple[int, tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...] = (
     (
         64,
         (
-            "Margaret", "Patricia", "Barbara", "Susan", "Jean", "Joan", "Dorothy", "Irene", "Sheila", "Brenda",
-            "Pauline", "Elaine", "Janet", "Christine", "Linda", "Doreen", "Edna", "Kathleen", "Maureen", "Valerie",
-            "John", "Peter", "Michael", "Robert", "Stephen", "David", "Keith", "Brian", "Kenneth", "Derek",
-            "Colin", "Malcolm", "Geoffrey", "Ronald", "Alan", "Barry", "Graham", "Trevor", "Roy", "Dennis",
+            "Margaret", "Patricia", "Barbara", "Susan", "Jean", "Joan", "Dorothy", "Irene", "Sheila",
+            "Brenda", "Pauline", "Elaine", "Janet", "Christine", "Linda", "Doreen", "Edna", "Kathleen",
+            "Maureen", "Valerie", "John", "Peter", "Michael", "Robert", "Stephen", "David", "Keith",
+            "Brian", "Kenneth", "Derek", "Colin", "Malcolm", "Geoffrey", "Ronald", "Alan", "Barry",
+            "Graham", "Trevor", "Roy", "Dennis",
         ),
         (
-            "Olivia", "Amelia", "Isla", "Ava", "Emily", "Sophie", "Grace", "Mia", "Poppy", "Ella",
-            "Lily", "Evie", "Freya", "Chloe", "Jessica", "Ruby", "Daisy", "Sarah", "Rachel", "Gemma",
-            "Oliver", "George", "Harry", "Jack", "Jacob", "Noah", "Charlie", "Thomas", "Oscar", "William",
-            "James", "Leo", "Alfie", "Freddie", "Archie", "Ethan", "Daniel", "Liam", "Kyle", "Callum",
+            "Olivia", "Amelia", "Isla", "Ava", "Emily", "Sophie", "Grace", "Mia", "Poppy", "Ella", "Lily",
+            "Evie", "Freya", "Chloe", "Jessica", "Ruby", "Daisy", "Sarah", "Rachel", "Gemma", "Oliver",
+            "George", "Harry", "Jack", "Jacob", "Noah", "Charlie", "Thomas", "Oscar", "William", "James",
+            "Leo", "Alfie", "Freddie", "Archie", "Ethan", "Daniel", "Liam", "Kyle", "Callum",
         ),
         (
-            "Smith", "Jones", "Williams", "Taylor", "Brown", "Davies", "Evans", "Wilson", "Thomas", "Johnson",
-            "Roberts", "Robinson", "Thompson", "Wright", "Walker", "White", "Edwards", "Hughes", "Green", "Hall",
-            "Lewis", "Harris", "Clarke", "Jackson", "Wood", "Turner", "Martin", "Cooper", "Hill", "Ward",
-            "Morris", "Moore", "King", "Baker", "Harrison", "Morgan", "Allen", "Scott", "Watson", "Parker",
-            "Sutcliffe", "Ackroyd", "Holroyd", "Illingworth", "Greenwood", "Whitaker", "Barraclough", "Haigh",
-            "Hirst", "Priestley", "Murphy", "Kelly", "Bell", "Shaw", "Bailey", "Mitchell", "Collins", "Cook",
+            "Smith", "Jones", "Williams", "Taylor", "Brown", "Davies", "Evans", "Wilson", "Thomas",
+            "Johnson", "Roberts", "Robinson", "Thompson", "Wright", "Walker", "White", "Edwards", "Hughes",
+            "Green", "Hall", "Lewis", "Harris", "Clarke", "Jackson", "Wood", "Turner", "Martin", "Cooper",
+            "Hill", "Ward", "Morris", "Moore", "King", "Baker", "Harrison", "Morgan", "Allen", "Scott",
+            "Watson", "Parker", "Sutcliffe", "Ackroyd", "Holroyd", "Illingworth", "Greenwood", "Whitaker",
+            "Barraclough", "Haigh", "Hirst", "Priestley", "Murphy", "Kelly", "Bell", "Shaw", "Bailey",
+            "Mitchell", "Collins", "Cook",
         ),
     ),
     (
         24,
         (
-            "Mohammed", "Muhammad", "Abdul", "Imran", "Tariq", "Mushtaq", "Bashir", "Nasir", "Rafiq", "Arshad",
-            "Gurdeep", "Harjit", "Rajesh", "Sunil", "Fatima", "Nasreen", "Shamim", "Parveen", "Razia", "Rubina",
-            "Zubeda", "Kulwinder", "Sunita", "Pushpa", "Hamida", "Khalida", "Surinder", "Balbir", "Iqbal", "Yusuf",
+            "Mohammed", "Muhammad", "Abdul", "Imran", "Tariq", "Mushtaq", "Bashir", "Nasir", "Rafiq",
+            "Arshad", "Gurdeep", "Harjit", "Rajesh", "Sunil", "Fatima", "Nasreen", "Shamim", "Parveen",
+            "Razia", "Rubina", "Zubeda", "Kulwinder", "Sunita", "Pushpa", "Hamida", "Khalida", "Surinder",
+            "Balbir", "Iqbal", "Yusuf",
         ),
         (
             "Mohammed", "Ali", "Bilal", "Hamza", "Zain", "Ibrahim", "Yusuf", "Arjun", "Rohan", "Ravi",
@@ -215,15 +218,32 @@ NAME_GROUPS: tuple[tuple[int, tuple[str, ...], tuple[str, ...], tuple[str, ...]]
     ),
     (
         6,
-        ("Stanislaw", "Jan", "Krystyna", "Halina", "Tadeusz", "Zofia", "Jozef", "Danuta"),
-        ("Jakub", "Piotr", "Tomasz", "Kacper", "Agnieszka", "Zofia", "Natalia", "Oliwia", "Szymon", "Julia"),
-        ("Nowak", "Kowalski", "Wisniewski", "Wojcik", "Kaminski", "Lewandowski", "Zielinski", "Kowalczyk"),
+        (
+            "Stanislaw", "Jan", "Krystyna", "Halina", "Tadeusz", "Zofia", "Jozef", "Danuta",
+        ),
+        (
+            "Jakub", "Piotr", "Tomasz", "Kacper", "Agnieszka", "Zofia", "Natalia", "Oliwia", "Szymon",
+            "Julia",
+        ),
+        (
+            "Nowak", "Kowalski", "Wisniewski", "Wojcik", "Kaminski", "Lewandowski", "Zielinski",
+            "Kowalczyk",
+        ),
     ),
     (
         6,
-        ("Winston", "Delroy", "Clement", "Gloria", "Hyacinth", "Beverley", "Kwame", "Grace", "Esther", "Samuel"),
-        ("Tunde", "Kofi", "Chidi", "Abena", "Chidinma", "Adaeze", "Tyrone", "Jordan", "Shanice", "Malachi"),
-        ("Okafor", "Mensah", "Adeyemi", "Campbell", "Brown", "Francis", "Boateng", "Okoro", "Henry", "Thomas"),
+        (
+            "Winston", "Delroy", "Clement", "Gloria", "Hyacinth", "Beverley", "Kwame", "Grace", "Esther",
+            "Samuel",
+        ),
+        (
+            "Tunde", "Kofi", "Chidi", "Abena", "Chidinma", "Adaeze", "Tyrone", "Jordan", "Shanice",
+            "Malachi",
+        ),
+        (
+            "Okafor", "Mensah", "Adeyemi", "Campbell", "Brown", "Francis", "Boateng", "Okoro", "Henry",
+            "Thomas",
+        ),
     ),
 )  # fmt: skip
 _NAME_GROUP_WEIGHTS = tuple(group[0] for group in NAME_GROUPS)
@@ -456,41 +476,40 @@ def council_plan(*, scale: Scale, seed: int, today: dt.date) -> _Plan:
 
 def _plan_providers(*, rng: random.Random, scale: Scale, today: dt.date) -> list[_ProviderPlan]:
     used_names: set[str] = set()
-
-    def unique(make: Callable[[], str]) -> str:
-        for _attempt in range(1000):
-            name = make()
-            if name not in used_names:
-                used_names.add(name)
-                return name
-        raise SeedError("Ran out of distinct provider names.")
-
     profiles = list(_PROFILES)
     shares = [_PROFILES[key].share for key in profiles]
-    # The flagship (PRV00001, the demo logins' provider) offers every adult service.
-    adults = [_ProviderPlan(Provider.Kind.ADULT, "", "general")]
+    # The flagship (PRV00001, the demo logins' provider) offers every adult service; the second is the
+    # multi-branch manager's other provider, another home care agency.
+    adults = [
+        _ProviderPlan(Provider.Kind.ADULT, "", "general"),
+        _ProviderPlan(Provider.Kind.ADULT, "", "home_care"),
+    ]
     adults += [
         _ProviderPlan(Provider.Kind.ADULT, "", rng.choices(profiles, weights=shares)[0])
-        for _ in range(scale.adult_providers - 1)
+        for _ in range(scale.adult_providers - 2)
     ]
     for plan in adults:
-        suffixes = _PROFILES[plan.profile].suffixes
-        plan.name = unique(lambda s=suffixes: f"{rng.choice(PLACE_NAMES)} {rng.choice(s)}")  # type: ignore[misc]
+        plan.name = _unique_name(
+            rng=rng, used=used_names, parts=(PLACE_NAMES, _PROFILES[plan.profile].suffixes)
+        )
     agencies = []
     for _ in range(scale.children_agencies):
         suffix, residential = rng.choice(_AGENCY_SUFFIXES)
-        name = unique(lambda s=suffix: f"{rng.choice(PLACE_NAMES)} {s}")  # type: ignore[misc]
+        name = _unique_name(rng=rng, used=used_names, parts=(PLACE_NAMES, (suffix,)))
         agencies.append(
             _ProviderPlan(Provider.Kind.CHILDREN, name, "residential" if residential else "agency")
         )
     carers = []
+    couples = ("Mr & Mrs", "Mr & Mrs", "Mr & Mrs", "Ms & Ms", "Mr & Mr")
     for _ in range(scale.foster_carers):
-        first, surname = _person_name(rng=rng, born=today - dt.timedelta(days=rng.randint(28, 64) * 365))
-        if rng.random() < 0.6:
-            titles = ("Mr & Mrs", "Mr & Mrs", "Mr & Mrs", "Ms & Ms", "Mr & Mr")
-            name = unique(lambda sn=surname, t=titles: f"{rng.choice(t)} {sn}")  # type: ignore[misc]
+        for _attempt in range(1000):  # a carer is a person (or a couple), known by name
+            first, surname = _person_name(rng=rng, born=today - dt.timedelta(days=rng.randint(28, 64) * 365))
+            name = f"{rng.choice(couples)} {surname}" if rng.random() < 0.6 else f"{first} {surname}"
+            if name not in used_names:
+                break
         else:
-            name = unique(lambda fn=first, sn=surname: f"{fn} {sn}")  # type: ignore[misc]
+            raise SeedError("Ran out of distinct foster carer names.")
+        used_names.add(name)
         carers.append(
             _ProviderPlan(Provider.Kind.FOSTER_CARER, name, "foster", contact_name=f"{first} {surname}")
         )
@@ -520,7 +539,18 @@ def _plan_providers(*, rng: random.Random, scale: Scale, today: dt.date) -> list
     return ordered
 
 
-_SIZE_WEIGHTS = (1,) * 30 + (2,) * 25 + (3,) * 15 + (5,) * 12 + (8,) * 8 + (13,) * 5 + (21,) * 3 + (34,) * 2
+def _unique_name(*, rng: random.Random, used: set[str], parts: Sequence[Sequence[str]]) -> str:
+    """A name made of one random choice from each of `parts`, not already in `used` (and then added)."""
+    for _attempt in range(1000):
+        name = " ".join(rng.choice(part) for part in parts)
+        if name not in used:
+            used.add(name)
+            return name
+    raise SeedError("Ran out of distinct provider names.")
+
+
+# Most providers are small, a few are big: relative sizes, drawn per provider.
+_SIZE_WEIGHTS = (1,) * 30 + (2,) * 25 + (3,) * 20 + (5,) * 12 + (8,) * 7 + (13,) * 4 + (21,) * 2
 
 
 def _apportion_adult_lines(
@@ -767,16 +797,17 @@ def _create_demo_logins(
     *, providers: list[_ProviderPlan], provider_ids: list[int], password: str
 ) -> list[DemoLogin]:
     on = [i for i, plan in enumerate(providers) if plan.portal_enabled]
-    adults = [i for i in on if providers[i].kind == Provider.Kind.ADULT]
+    flagship = 0
+    branch = next(i for i in on if i != flagship and providers[i].profile in ("home_care", "general"))
     carer = next(i for i in on if providers[i].kind == Provider.Kind.FOSTER_CARER)
     agency = next(i for i in on if providers[i].kind == Provider.Kind.CHILDREN)
     user_role, admin_role = Membership.Role.PROVIDER_USER, Membership.Role.PROVIDER_ADMINISTRATOR
     names = dict(DEMO_USERS)
     names["carer@demo.example.org"] = providers[carer].contact_name
     memberships: dict[str, list[tuple[int, str]]] = {
-        "provider.user@demo.example.org": [(adults[0], user_role)],
-        "provider.admin@demo.example.org": [(adults[0], admin_role)],
-        "manager@demo.example.org": [(adults[0], user_role), (adults[1], user_role)],
+        "provider.user@demo.example.org": [(flagship, user_role)],
+        "provider.admin@demo.example.org": [(flagship, admin_role)],
+        "manager@demo.example.org": [(flagship, user_role), (branch, user_role)],
         "carer@demo.example.org": [(carer, user_role)],
         "agency@demo.example.org": [(agency, user_role)],
     }
