@@ -659,14 +659,15 @@ def _fill_line(
     else:
         line.planned_per_week = rng.randint(*spec.planned_steps) * spec.step
 
-    # A provider has one contracted rate per service type; a fifth of lines differ (older or complex).
+    # A provider has one contracted rate per service type; a fifth of lines differ (older or complex),
+    # staying within the framework's range.
+    low, high = _RESIDENTIAL_RATE_PENCE if provider.profile == "residential" else spec.rate_pence
     key = (line.provider, line.type_code)
     if key not in rates:
-        low, high = _RESIDENTIAL_RATE_PENCE if provider.profile == "residential" else spec.rate_pence
         rates[key] = rng.randint(low, high)
     pence = rates[key]
     if rng.random() < 0.2:
-        pence = max(100, pence + rng.randint(-pence // 15, pence // 15))
+        pence = min(high, max(low, pence + rng.randint(-pence // 15, pence // 15)))
     line.rate = Decimal(pence).scaleb(-2)
 
     yesterday = today - dt.timedelta(days=1)
