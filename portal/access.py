@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlencode
 
 from django.core.exceptions import PermissionDenied
@@ -19,12 +19,31 @@ from django.urls import reverse
 
 from portal.permissions import PROVIDER_PERMISSIONS
 
+if TYPE_CHECKING:
+    from portal.accounts.models import Membership, User
+    from portal.providers.models import Provider
 
-def check_permission(request: HttpRequest, permission: str) -> HttpResponse | None:
+
+class PortalRequest(HttpRequest):
+    """What the portal's middleware adds to every request. For type checking only: `portal_request()`."""
+
+    user: User  # views behind the sign-in; LoginRequiredMiddleware sends everyone else away
+    membership: Membership | None
+    memberships: list[Membership]
+    provider: Provider | None
+    portal_perms: frozenset[str]
+
+
+def portal_request(request: HttpRequest) -> PortalRequest:
+    return cast("PortalRequest", request)
+
+
+def check_permission(http_request: HttpRequest, permission: str) -> HttpResponse | None:
     """None when the request may go on; otherwise the response to give instead."""
-    if permission in PROVIDER_PERMISSIONS and request.provider is None and request.memberships:  # type: ignore[attr-defined]
+    request = portal_request(http_request)
+    if permission in PROVIDER_PERMISSIONS and request.provider is None and request.memberships:
         return redirect(f"{reverse('provider_switch')}?{urlencode({'next': request.get_full_path()})}")
-    if permission not in request.portal_perms:  # type: ignore[attr-defined]
+    if permission not in request.portal_perms:
         raise PermissionDenied
     return None
 
@@ -40,8 +59,23 @@ class PermissionRequiredMixin:
             return response
         return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
 
+    @property
+    def provider(self) -> Provider:
+        """The provider in use. A view with a provider permission is only reached with one."""
+        provider = portal_request(self.request).provider  # type: ignore[attr-defined]
+        if provider is None:
+            raise PermissionDenied
+        return provider
 
-def permission_required(permission: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    @property
+    def user(self) -> User:
+        """The signed-in user (LoginRequiredMiddleware sends everyone else to sign in)."""
+        return portal_request(self.request).user  # type: ignore[attr-defined]
+
+
+def permission_required(
+    permission: str,
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:

@@ -71,7 +71,7 @@ class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
     fields = ["provider", "role", "created_at"]
-    readonly_fields = fields
+    readonly_fields = ["provider", "role", "created_at"]
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -28,7 +28,7 @@ NAVIGATION = [
 def navigation_for(request: HttpRequest) -> list[NavItem]:
     if not request.user.is_authenticated:
         return []
-    granted = getattr(request, "portal_perms", frozenset())
+    granted: frozenset[str] = getattr(request, "portal_perms", frozenset())
     items = []
     for label, url_name, permission in NAVIGATION:
         if permission is not None and permission not in granted:

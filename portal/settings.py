@@ -127,14 +127,16 @@ FORM_RENDERER = "portal.forms.GovukFormRenderer"
 
 # Database ---------------------------------------------------------------------------------------
 if env("DATABASE_URL"):
-    DATABASES = {"default": dj_database_url.parse(env("DATABASE_URL"), conn_max_age=60, conn_health_checks=True)}
+    DATABASES = {
+        "default": dj_database_url.parse(env("DATABASE_URL"), conn_max_age=60, conn_health_checks=True)
+    }
 else:
     # The embedded default: every process (web, worker, beat) writes, so WAL with a busy timeout and
     # transactions that take the write lock up front instead of failing half-way.
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "portal.sqlite3",
+            "NAME": str(VAR_DIR / "portal.sqlite3"),
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
@@ -185,7 +187,9 @@ USE_TZ = True
 STATIC_URL = "/static/"
 # Production serves collected files (collectstatic into STATIC_ROOT); elsewhere WhiteNoise reads the
 # build folder through the finders, so nothing needs collecting.
-STATIC_ROOT = Path(env("STATIC_ROOT", str(BASE_DIR / "staticfiles"))) if PRODUCTION or env("STATIC_ROOT") else None
+STATIC_ROOT = (
+    Path(env("STATIC_ROOT", str(BASE_DIR / "staticfiles"))) if PRODUCTION or env("STATIC_ROOT") else None
+)
 STATICFILES_DIRS = [BASE_DIR / "static" / "build"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

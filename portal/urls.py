@@ -27,7 +27,9 @@ urlpatterns = [
         name="care_package_line",
     ),
     path("council/providers/", provider_views.ProviderListView.as_view(), name="council_providers"),
-    path("council/providers/<str:ref>/", provider_views.ProviderDetailView.as_view(), name="council_provider"),
+    path(
+        "council/providers/<str:ref>/", provider_views.ProviderDetailView.as_view(), name="council_provider"
+    ),
     path(
         "council/providers/<str:ref>/portal-access/",
         provider_views.ProviderPortalAccessView.as_view(),

@@ -13,7 +13,6 @@ from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 from kombu import Connection
 
-
 logger = logging.getLogger(__name__)
 
 
@@ -30,7 +29,10 @@ def healthz(request: HttpRequest) -> JsonResponse:
     checks = {"database": _database_up(), "broker": _broker_up()}
     healthy = all(checks.values())
     return JsonResponse(
-        {"status": "ok" if healthy else "down", "checks": {name: "up" if up else "down" for name, up in checks.items()}},
+        {
+            "status": "ok" if healthy else "down",
+            "checks": {name: "up" if up else "down" for name, up in checks.items()},
+        },
         status=200 if healthy else 503,
     )
 
@@ -48,7 +50,9 @@ def _database_up() -> bool:
 def _broker_up() -> bool:
     try:
         with Connection(
-            settings.CELERY_BROKER_URL, transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS, connect_timeout=2
+            settings.CELERY_BROKER_URL,
+            transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+            connect_timeout=2,
         ) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
             conn.default_channel  # noqa: B018  (opens a channel: the broker really answered)

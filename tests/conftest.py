@@ -42,12 +42,15 @@ def council(db) -> Council:
     users = {
         "provider_a": MembershipFactory(provider=provider_a, user__email="a.user@example.org").user,
         "provider_a_admin": MembershipFactory(
-            provider=provider_a, role=Membership.Role.PROVIDER_ADMINISTRATOR, user__email="a.admin@example.org"
+            provider=provider_a,
+            role=Membership.Role.PROVIDER_ADMINISTRATOR,
+            user__email="a.admin@example.org",
         ).user,
         "provider_b": MembershipFactory(provider=provider_b, user__email="b.user@example.org").user,
         "finance": UserFactory(email="finance@example.org", council_role=User.CouncilRole.FINANCE_OFFICER),
         "portal_admin": UserFactory(
-            email="portal.admin@example.org", council_role=User.CouncilRole.PORTAL_ADMINISTRATOR,
+            email="portal.admin@example.org",
+            council_role=User.CouncilRole.PORTAL_ADMINISTRATOR,
             is_staff=True,
             is_superuser=True,
         ),

@@ -39,12 +39,19 @@ def wait_for(url: str, deadline: float) -> requests.Response:
 
 def test_demo_stack_serves_health_and_sign_in(tmp_path: Path) -> None:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "PORTAL_ENV"}}
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "PORTAL_ENV"}
+    }
     env |= {"PORTAL_VAR_DIR": str(tmp_path / "var"), "PORTAL_WEB_PORT": str(port)}
     log_path = tmp_path / "demo.log"
     with log_path.open("w") as log:
         demo = subprocess.Popen(
-            [str(ROOT / "bin" / "demo")], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            [str(ROOT / "bin" / "demo")],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -70,12 +77,14 @@ def test_demo_stack_serves_health_and_sign_in(tmp_path: Path) -> None:
         assert lines.status_code == 200 and 'data-testid="line-row"' in lines.text
 
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not ("ready." in log_path.read_text() and "beat: Starting" in log_path.read_text()):
+        while time.monotonic() < deadline and not (
+            "ready." in log_path.read_text() and "beat: Starting" in log_path.read_text()
+        ):
             time.sleep(0.5)
         output = log_path.read_text()
         assert "ready." in output, "the Celery worker did not start:\n" + output[-3000:]
         assert "beat: Starting" in output, "Celery beat did not start:\n" + output[-3000:]
-        assert "http://127.0.0.1:%d/" % port in output and DEMO_EMAIL in output
+        assert f"http://127.0.0.1:{port}/" in output and DEMO_EMAIL in output
     finally:
         os.killpg(demo.pid, signal.SIGINT)
         try:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import Resolver404, ResolverMatch, resolve
 
 # URL names an unverified session may still reach (sign-in, sign-out, the code pages once they exist).
 UNVERIFIED_ALLOWED_URL_NAMES = frozenset({"account_login", "account_logout", "healthz"})
@@ -26,17 +27,15 @@ class SecondFactorRequiredMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.is_verified = session_is_verified(request)  # type: ignore[attr-defined]
-        if request.user.is_authenticated and not request.is_verified:  # type: ignore[attr-defined]
+        verified = session_is_verified(request)
+        if request.user.is_authenticated and not verified:
             match = request.resolver_match or _resolve(request)
             if match is None or match.url_name not in UNVERIFIED_ALLOWED_URL_NAMES:
                 return redirect("account_login")
         return self.get_response(request)
 
 
-def _resolve(request: HttpRequest):  # type: ignore[no-untyped-def]
-    from django.urls import Resolver404, resolve
-
+def _resolve(request: HttpRequest) -> ResolverMatch | None:
     try:
         return resolve(request.path_info)
     except Resolver404:

@@ -98,7 +98,8 @@ class Membership(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "provider"], name="membership_unique_user_provider"),
             models.CheckConstraint(
-                condition=Q(role__in=["provider_user", "provider_administrator"]), name="membership_role_valid"
+                condition=Q(role__in=["provider_user", "provider_administrator"]),
+                name="membership_role_valid",
             ),
         ]
 

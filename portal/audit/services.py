@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
@@ -10,19 +10,23 @@ from django.db import models
 from portal import clock
 from portal.audit.models import AuditEvent
 
+if TYPE_CHECKING:
+    from portal.accounts.models import User
+    from portal.providers.models import Provider
+
 
 def audit_record(
     *,
     action: str,
-    actor: models.Model | None,
+    actor: User | None,
     obj: models.Model | None = None,
-    provider: models.Model | None = None,
+    provider: Provider | None = None,
     data: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event. `provider` is the provider the event belongs to, when there is one."""
     return AuditEvent.objects.create(
         at=clock.now(),
-        actor=actor if actor is not None and getattr(actor, "pk", None) else None,
+        actor=actor if actor is not None and actor.pk else None,
         action=action,
         object_type=ContentType.objects.get_for_model(obj) if obj is not None else None,
         object_id=str(obj.pk) if obj is not None else "",

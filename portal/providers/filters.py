@@ -41,9 +41,7 @@ class CarePackageLineFilter(django_filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(
-            Q(service_user__name__icontains=value)
-            | Q(service_user__ref__iexact=value)
-            | Q(ref__iexact=value)
+            Q(service_user__name__icontains=value) | Q(service_user__ref__iexact=value) | Q(ref__iexact=value)
         )
 
 
@@ -55,7 +53,9 @@ class StaffCarePackageLineFilter(CarePackageLineFilter):
     class Meta(CarePackageLineFilter.Meta):
         fields = ["q", "provider", "service_type", "status"]
 
-    def by_provider(self, queryset: QuerySet[CarePackageLine], name: str, value: str) -> QuerySet[CarePackageLine]:
+    def by_provider(
+        self, queryset: QuerySet[CarePackageLine], name: str, value: str
+    ) -> QuerySet[CarePackageLine]:
         value = value.strip()
         if not value:
             return queryset

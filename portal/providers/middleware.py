@@ -7,6 +7,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 
 from portal import permissions
+from portal.access import portal_request
 from portal.accounts.models import Membership
 
 SESSION_KEY = "provider_in_use"
@@ -23,10 +24,11 @@ class ProviderInUseMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.membership = None  # type: ignore[attr-defined]
-        request.provider = None  # type: ignore[attr-defined]
-        request.memberships = []  # type: ignore[attr-defined]
+    def __call__(self, http_request: HttpRequest) -> HttpResponse:
+        request = portal_request(http_request)
+        request.membership = None
+        request.provider = None
+        request.memberships = []
         user = request.user
         if user.is_authenticated:
             memberships = list(Membership.objects.usable().filter(user=user))
@@ -34,8 +36,8 @@ class ProviderInUseMiddleware:
             membership = next((m for m in memberships if m.provider_id == chosen), None)
             if membership is None and len(memberships) == 1:
                 membership = memberships[0]
-            request.memberships = memberships  # type: ignore[attr-defined]
-            request.membership = membership  # type: ignore[attr-defined]
-            request.provider = membership.provider if membership else None  # type: ignore[attr-defined]
-        request.portal_perms = permissions.permissions_for(user, request.membership)  # type: ignore[attr-defined, arg-type]
-        return self.get_response(request)
+            request.memberships = memberships
+            request.membership = membership
+            request.provider = membership.provider if membership else None
+        request.portal_perms = permissions.permissions_for(user, request.membership)
+        return self.get_response(http_request)

@@ -28,14 +28,18 @@ class Provider(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     email = models.EmailField(blank=True)
     active = models.BooleanField(default=True, help_text="Active in the back office.")
-    portal_enabled = models.BooleanField(default=False, help_text="A portal administrator switched access on.")
+    portal_enabled = models.BooleanField(
+        default=False, help_text="A portal administrator switched access on."
+    )
     portal_enabled_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.CheckConstraint(condition=Q(kind__in=["adult", "children", "foster_carer"]), name="provider_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(kind__in=["adult", "children", "foster_carer"]), name="provider_kind_valid"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -45,9 +49,7 @@ class Provider(models.Model):
 class ServiceUserQuerySet(models.QuerySet["ServiceUser"]):
     def for_provider(self, provider: Provider) -> ServiceUserQuerySet:
         """The people the provider has (or had) a care package line for: nobody else."""
-        return self.filter(
-            pk__in=CarePackageLine.objects.for_provider(provider).values("service_user_id")
-        )
+        return self.filter(pk__in=CarePackageLine.objects.for_provider(provider).values("service_user_id"))
 
 
 class ServiceUser(models.Model):
@@ -95,7 +97,9 @@ class ServiceType(models.Model):
     code = models.CharField(max_length=32, unique=True)
     name = models.CharField(max_length=100)
     unit = models.CharField(max_length=10, choices=Unit.choices)
-    step = models.DecimalField(max_digits=6, decimal_places=2, help_text="Quantities are recorded in this step.")
+    step = models.DecimalField(
+        max_digits=6, decimal_places=2, help_text="Quantities are recorded in this step."
+    )
     allows_extras = models.BooleanField(default=True)
     paid_on = models.CharField(max_length=10, choices=PaidOn.choices)
     tolerance_percent = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("0"))
@@ -104,12 +108,18 @@ class ServiceType(models.Model):
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(condition=Q(step__gt=0), name="service_type_step_positive"),
-            models.CheckConstraint(condition=Q(tolerance_percent__gte=0), name="service_type_tolerance_not_negative"),
             models.CheckConstraint(
-                condition=Q(unit__in=["hours", "visits", "sessions", "days", "nights", "weeks", "meals", "trips"]),
+                condition=Q(tolerance_percent__gte=0), name="service_type_tolerance_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    unit__in=["hours", "visits", "sessions", "days", "nights", "weeks", "meals", "trips"]
+                ),
                 name="service_type_unit_valid",
             ),
-            models.CheckConstraint(condition=Q(paid_on__in=["actuals", "plan", "invoice"]), name="service_type_paid_on_valid"),
+            models.CheckConstraint(
+                condition=Q(paid_on__in=["actuals", "plan", "invoice"]), name="service_type_paid_on_valid"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -165,12 +175,17 @@ class CarePackageLine(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(rate__gt=0), name="care_package_line_rate_positive"),
-            models.CheckConstraint(condition=Q(planned_per_week__gte=0), name="care_package_line_planned_not_negative"),
+            models.CheckConstraint(
+                condition=Q(planned_per_week__gte=0), name="care_package_line_planned_not_negative"
+            ),
             models.CheckConstraint(
                 condition=Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")),
                 name="care_package_line_end_not_before_start",
             ),
-            models.CheckConstraint(condition=Q(status__in=["active", "suspended", "ended"]), name="care_package_line_status_valid"),
+            models.CheckConstraint(
+                condition=Q(status__in=["active", "suspended", "ended"]),
+                name="care_package_line_status_valid",
+            ),
             models.CheckConstraint(condition=Q(version__gte=1), name="care_package_line_version_positive"),
         ]
 

@@ -690,9 +690,8 @@ def _fill_line(
     line.start_date = earliest + dt.timedelta(days=rng.randint(0, (latest - earliest).days))
     line.status = status
     if status == CarePackageLine.Status.ENDED:
-        last = min(person.deceased_on or yesterday, yesterday)
         line.end_date = person.deceased_on or line.start_date + dt.timedelta(
-            days=rng.randint(0, (last - line.start_date).days)
+            days=rng.randint(0, (yesterday - line.start_date).days)
         )
     elif person.deceased_on is None and rng.random() < 0.15:
         line.end_date = today + dt.timedelta(days=rng.randint(7, 365))

@@ -20,5 +20,7 @@ def providers_for_staff(*, user: User) -> QuerySet[Provider]:
     if not user.is_council_staff:
         return Provider.objects.none()
     return Provider.objects.annotate(
-        line_count=Count("care_package_lines", filter=Q(care_package_lines__status=CarePackageLine.Status.ACTIVE))
-    )
+        line_count=Count(
+            "care_package_lines", filter=Q(care_package_lines__status=CarePackageLine.Status.ACTIVE)
+        )
+    ).order_by("name", "ref")  # a GROUP BY query ignores Meta.ordering

@@ -19,14 +19,18 @@ def provider_portal_access_set(*, provider: Provider, enabled: bool, by: User) -
     with transaction.atomic():
         provider = Provider.objects.select_for_update().get(pk=provider.pk)
         if enabled and not provider.active:
-            raise ProviderError("This provider is not active in the back office, so portal access cannot be switched on.")
+            raise ProviderError(
+                "This provider is not active in the back office, so portal access cannot be switched on."
+            )
         if provider.portal_enabled == enabled:
             return provider
         provider.portal_enabled = enabled
         provider.portal_enabled_at = clock.now() if enabled else None
         provider.save(update_fields=["portal_enabled", "portal_enabled_at", "updated_at"])
         audit_record(
-            action="providers.provider.portal_access_on" if enabled else "providers.provider.portal_access_off",
+            action="providers.provider.portal_access_on"
+            if enabled
+            else "providers.provider.portal_access_off",
             actor=by,
             obj=provider,
             provider=provider,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -19,7 +19,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from portal import permissions
-from portal.access import PermissionRequiredMixin
+from portal.access import PermissionRequiredMixin, portal_request
 from portal.pagination import paginate, query_without
 from portal.providers import selectors
 from portal.providers.filters import CarePackageLineFilter, ProviderFilter, StaffCarePackageLineFilter
@@ -28,39 +28,47 @@ from portal.providers.models import CarePackageLine
 from portal.providers.services import ProviderError, provider_portal_access_set
 from portal.templatetags.portal import money, quantity
 
+
 class ProviderChoiceForm(forms.Form):
     provider = forms.TypedChoiceField(
-        label="Which provider are you acting for?", widget=forms.RadioSelect, coerce=int,
+        label="Which provider are you acting for?",
+        widget=forms.RadioSelect,
+        coerce=int,
         error_messages={"required": "Select the provider you are acting for"},
     )
 
     def __init__(self, *args: Any, memberships: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["provider"].choices = [
+        cast(forms.TypedChoiceField, self.fields["provider"]).choices = [
             (m.provider_id, f"{m.provider.name} ({m.provider.ref})") for m in memberships
         ]
+
 
 class ProviderSwitchView(TemplateView):
     """Choose the provider in use, from the login's own memberships only."""
 
     template_name = "providers/provider_switch.html"
+    request: HttpRequest
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.memberships:  # type: ignore[attr-defined]
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not portal_request(request).memberships:
             raise PermissionDenied  # council staff and logins without a usable provider have nothing to switch
         return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        context.setdefault("form", ProviderChoiceForm(
-            memberships=self.request.memberships,  # type: ignore[attr-defined]
-            initial={"provider": getattr(self.request.provider, "pk", None)},  # type: ignore[attr-defined]
-        ))
+        context.setdefault(
+            "form",
+            ProviderChoiceForm(
+                memberships=portal_request(self.request).memberships,
+                initial={"provider": getattr(portal_request(self.request).provider, "pk", None)},
+            ),
+        )
         context["next"] = self._next_url()
         return context
 
     def post(self, request: HttpRequest) -> HttpResponse:
-        form = ProviderChoiceForm(request.POST, memberships=request.memberships)  # type: ignore[attr-defined]
+        form = ProviderChoiceForm(request.POST, memberships=portal_request(request).memberships)
         if not form.is_valid():
             return self.render_to_response(self.get_context_data(form=form))
         request.session[SESSION_KEY] = form.cleaned_data["provider"]
@@ -74,7 +82,8 @@ class ProviderSwitchView(TemplateView):
             return candidate
         return reverse("home")
 
-class CarePackageLineListMixin(PermissionRequiredMixin):
+
+class BaseCarePackageLineListView(PermissionRequiredMixin, TemplateView):
     """A filtered, sorted, paged list of lines; subclasses say whose lines."""
 
     filterset_class: type[CarePackageLineFilter] = CarePackageLineFilter
@@ -85,31 +94,34 @@ class CarePackageLineListMixin(PermissionRequiredMixin):
         raise NotImplementedError
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)  # type: ignore[misc]
-        filterset = self.filterset_class(self.request.GET or None, queryset=self.get_queryset())  # type: ignore[attr-defined]
+        context = super().get_context_data(**kwargs)
+        filterset = self.filterset_class(self.request.GET or None, queryset=self.get_queryset())
         context.update(
             filterset=filterset,
             form=filterset.form,
             staff=self.staff,
-            sort=self.request.GET.get("sort", ""),  # type: ignore[attr-defined]
-            sort_query=query_without(self.request, "sort", "page"),  # type: ignore[attr-defined]
-            **paginate(self.request, filterset.qs),  # type: ignore[attr-defined]
+            sort=self.request.GET.get("sort", ""),
+            sort_query=query_without(self.request, "sort", "page"),
+            **paginate(self.request, filterset.qs),
         )
         return context
 
-class CarePackageLineListView(CarePackageLineListMixin, TemplateView):
+
+class CarePackageLineListView(BaseCarePackageLineListView):
     permission_required = permissions.VIEW_OWN_CARE_PACKAGE_LINES
 
     def get_queryset(self) -> QuerySet[CarePackageLine]:
-        return selectors.care_package_lines_for_provider(provider=self.request.provider)  # type: ignore[attr-defined]
+        return selectors.care_package_lines_for_provider(provider=self.provider)
 
-class StaffCarePackageLineListView(CarePackageLineListMixin, TemplateView):
+
+class StaffCarePackageLineListView(BaseCarePackageLineListView):
     permission_required = permissions.VIEW_ALL_CARE_PACKAGE_LINES
     filterset_class = StaffCarePackageLineFilter
     staff = True
 
     def get_queryset(self) -> QuerySet[CarePackageLine]:
-        return selectors.care_package_lines_for_staff(user=self.request.user)  # type: ignore[arg-type]
+        return selectors.care_package_lines_for_staff(user=self.user)
+
 
 class CarePackageLineDetailView(PermissionRequiredMixin, TemplateView):
     permission_required = permissions.VIEW_OWN_CARE_PACKAGE_LINES
@@ -117,7 +129,7 @@ class CarePackageLineDetailView(PermissionRequiredMixin, TemplateView):
     staff = False
 
     def get_queryset(self) -> QuerySet[CarePackageLine]:
-        return selectors.care_package_lines_for_provider(provider=self.request.provider)  # type: ignore[attr-defined]
+        return selectors.care_package_lines_for_provider(provider=self.provider)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
@@ -125,12 +137,14 @@ class CarePackageLineDetailView(PermissionRequiredMixin, TemplateView):
         context.update(line=line, staff=self.staff, rows=line_summary_rows(line, staff=self.staff))
         return context
 
+
 class StaffCarePackageLineDetailView(CarePackageLineDetailView):
     permission_required = permissions.VIEW_ALL_CARE_PACKAGE_LINES
     staff = True
 
     def get_queryset(self) -> QuerySet[CarePackageLine]:
-        return selectors.care_package_lines_for_staff(user=self.request.user)  # type: ignore[arg-type]
+        return selectors.care_package_lines_for_staff(user=self.user)
+
 
 def line_summary_rows(line: CarePackageLine, *, staff: bool) -> list[tuple[str, str, None]]:
     person, service_type = line.service_user, line.service_type
@@ -139,24 +153,39 @@ def line_summary_rows(line: CarePackageLine, *, staff: bool) -> list[tuple[str, 
     if person.date_of_birth:
         person_html = format_html("{}<br>Born {}", person_html, date_format(person.date_of_birth, "j F Y"))
     if person.deceased_on:
-        person_html = format_html("{}<br><strong>Died {}</strong>", person_html, date_format(person.deceased_on, "j F Y"))
+        person_html = format_html(
+            "{}<br><strong>Died {}</strong>", person_html, date_format(person.deceased_on, "j F Y")
+        )
     dates = f"From {date_format(line.start_date, 'j F Y')}" + (
         f" to {date_format(line.end_date, 'j F Y')}" if line.end_date else ", no end date"
     )
     rows = [
         ("Person", person_html),
         ("Service", f"{service_type.name} (paid on {service_type.get_paid_on_display().lower()})"),
-        ("Planned a week", f"{quantity(line.planned_per_week)} {service_type.unit}, in steps of {quantity(service_type.step)}"),
+        (
+            "Planned a week",
+            f"{quantity(line.planned_per_week)} {service_type.unit}, in steps of {quantity(service_type.step)}",
+        ),
         ("Unit rate", f"{money(line.rate)} a {unit}"),
         ("Dates", dates),
         ("Status", line.get_status_display()),
-        ("Extras", "Allowed with an accepted adjustment form" if service_type.allows_extras else "Not allowed for this service"),
-        ("Version", f"{line.version}, last changed {date_format(timezone.localtime(line.updated_at), 'j F Y H:i')}"),
+        (
+            "Extras",
+            "Allowed with an accepted adjustment form"
+            if service_type.allows_extras
+            else "Not allowed for this service",
+        ),
+        (
+            "Version",
+            f"{line.version}, last changed {date_format(timezone.localtime(line.updated_at), 'j F Y H:i')}",
+        ),
     ]
     if staff:
         provider_html = format_html(
             '<a class="govuk-link" href="{}">{}</a> ({})',
-            reverse("council_provider", args=[line.provider.ref]), line.provider.name, line.provider.ref,
+            reverse("council_provider", args=[line.provider.ref]),
+            line.provider.name,
+            line.provider.ref,
         )
         rows.insert(0, ("Provider", provider_html))
     return [(key, value, None) for key, value in rows]
@@ -169,10 +198,12 @@ class ProviderListView(PermissionRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         filterset = ProviderFilter(
-            self.request.GET or None, queryset=selectors.providers_for_staff(user=self.request.user)  # type: ignore[arg-type]
+            self.request.GET or None,
+            queryset=selectors.providers_for_staff(user=self.user),
         )
         context.update(filterset=filterset, form=filterset.form, **paginate(self.request, filterset.qs))
         return context
+
 
 class ProviderDetailView(PermissionRequiredMixin, TemplateView):
     permission_required = permissions.VIEW_PROVIDERS
@@ -181,9 +212,11 @@ class ProviderDetailView(PermissionRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context["provider"] = get_object_or_404(
-            selectors.providers_for_staff(user=self.request.user), ref=kwargs["ref"]  # type: ignore[arg-type]
+            selectors.providers_for_staff(user=self.user),
+            ref=kwargs["ref"],
         )
         return context
+
 
 class ProviderPortalAccessView(PermissionRequiredMixin, View):
     """POST only: switch a provider's portal access on or off."""
@@ -191,10 +224,10 @@ class ProviderPortalAccessView(PermissionRequiredMixin, View):
     permission_required = permissions.MANAGE_PORTAL_ACCESS
 
     def post(self, request: HttpRequest, ref: str) -> HttpResponse:
-        provider = get_object_or_404(selectors.providers_for_staff(user=request.user), ref=ref)  # type: ignore[arg-type]
+        provider = get_object_or_404(selectors.providers_for_staff(user=self.user), ref=ref)
         enabled = request.POST.get("enabled") == "on"
         try:
-            provider_portal_access_set(provider=provider, enabled=enabled, by=request.user)  # type: ignore[arg-type]
+            provider_portal_access_set(provider=provider, enabled=enabled, by=self.user)
         except ProviderError as error:
             messages.error(request, str(error))
         else:

@@ -213,6 +213,19 @@ def test_signing_in_with_the_right_password_reaches_the_home_page(client, jo):
     assert home.status_code == 200
     assert home.wsgi_request.user == jo
     assert "!!MISSING" not in home.content.decode()
+    assert "govuk-notification-banner" not in home.content.decode(), "no 'signed in' banner"
+
+
+def test_signing_in_returns_to_the_page_asked_for(client, jo):
+    response = client.get(reverse("care_package_lines"))
+    assert response.status_code == 302
+    login_url = response["Location"]
+    assert login_url.startswith(reverse("account_login") + "?next=")
+    html = page_html(client.get(login_url))
+    assert '<input type="hidden" name="next" value="/care-package-lines/">' in html
+    response = client.post(login_url, {"login": EMAIL, "password": PASSWORD, "next": "/care-package-lines/"})
+    assert response.status_code == 302
+    assert response["Location"] == "/care-package-lines/"
 
 
 def test_the_email_address_is_not_case_sensitive(client, jo):
@@ -247,7 +260,9 @@ def test_an_empty_sign_in_links_each_error_to_its_field(client, db):
 
 def test_sign_in_does_not_reveal_whether_an_address_has_an_account(client, jo):
     def error_for(login: str) -> str:
-        html = page_html(client.post(reverse("account_login"), {"login": login, "password": "not-the-password"}))
+        html = page_html(
+            client.post(reverse("account_login"), {"login": login, "password": "not-the-password"})
+        )
         return re.search(r'id="form-errors">(.*?)</p>', html, re.S).group(1)
 
     assert error_for(EMAIL) == error_for("nobody@example.org")
@@ -256,9 +271,12 @@ def test_sign_in_does_not_reveal_whether_an_address_has_an_account(client, jo):
 def test_an_inactive_account_cannot_sign_in(client, jo):
     jo.is_active = False
     jo.save()
-    response = client.post(reverse("account_login"), {"login": EMAIL, "password": PASSWORD}, follow=True)
-    assert response.status_code == 200
-    assert "!!MISSING" not in response.content.decode()
+    response = client.post(reverse("account_login"), {"login": EMAIL, "password": PASSWORD})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("account_inactive")
+    html = page_html(client.get(response["Location"]))
+    assert "Your account is switched off" in html
+    assert f'href="mailto:{django_settings.PORTAL_SUPPORT_EMAIL}"' in html
     assert client.get(reverse("home")).status_code == 302
 
 
@@ -402,7 +420,9 @@ def test_a_rejected_new_password_shows_the_error_summary(client, jo, mailbox):
     client.post(reverse("account_reset_password"), {"email": EMAIL})
     form_url = client.get(_reset_link(mailbox))["Location"]
 
-    html = page_html(client.post(form_url, {"password1": NEW_PASSWORD, "password2": "something-else-entirely"}))
+    html = page_html(
+        client.post(form_url, {"password1": NEW_PASSWORD, "password2": "something-else-entirely"})
+    )
     assert title(html).startswith("Error: Create a new password – ")
     assert error_summary_targets(html) == ["id_password2"]
     assert NEW_PASSWORD not in html
@@ -457,8 +477,7 @@ def test_allauths_elements_render_gov_uk_markup(db):
     request.user = User(email="someone@example.org")
     request.csp_nonce = "n"
     form = ResetPasswordForm(data={"email": "not an email"})
-    source = (
-        """{% extends "allauth/layouts/entrance.html" %}{% load allauth %}
+    source = """{% extends "allauth/layouts/entrance.html" %}{% load allauth %}
         {% block head_title %} A page {% endblock %}
         {% block content %}
           {% element h1 %}A page{% endelement %}
@@ -479,7 +498,6 @@ def test_allauths_elements_render_gov_uk_markup(db):
           {% element badge tags="success" %}Verified{% endelement %}
           {% element hr %}{% endelement %}
         {% endblock %}"""
-    )
     # A named origin: allauth's element tag looks for the layout in the {% extends %} chain by name.
     origin = Origin(name="elements-test.html", template_name="elements-test.html")
     template = Template(source, origin=origin, engine=engines["django"].engine)
@@ -494,9 +512,14 @@ def test_allauths_elements_render_gov_uk_markup(db):
     other = re.search(r'<input[^>]*id="other"[^>]*>', html).group(0)
     assert "govuk-input govuk-input--error" in other
     assert 'aria-describedby="other-hint other-error"' in other
-    assert '<p id="other-error" class="govuk-error-message"><span class="govuk-visually-hidden">Error:</span>' in html
+    assert (
+        '<p id="other-error" class="govuk-error-message"><span class="govuk-visually-hidden">Error:</span>'
+        in html
+    )
     assert '<div class="govuk-button-group">' in html
-    assert re.search(r'<button class="govuk-button" data-module="govuk-button" type="submit">Go</button>', html)
+    assert re.search(
+        r'<button class="govuk-button" data-module="govuk-button" type="submit">Go</button>', html
+    )
     assert 'class="govuk-button govuk-button--secondary"' in html
     assert '<details class="govuk-details">' in html
     assert '<strong class="govuk-tag govuk-tag--green">Verified</strong>' in html

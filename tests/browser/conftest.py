@@ -47,7 +47,10 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 def csp_violations(page: Page) -> Iterator[list[str]]:
     """Every Content-Security-Policy complaint the page makes; tests assert there are none."""
     seen: list[str] = []
-    page.on("console", lambda message: seen.append(message.text) if "Content Security Policy" in message.text else None)
+    page.on(
+        "console",
+        lambda message: seen.append(message.text) if "Content Security Policy" in message.text else None,
+    )
     yield seen
 
 
@@ -61,7 +64,8 @@ def assert_accessible(page: Page) -> None:
         })"""
     )
     problems = [
-        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:5]}" for v in result["violations"]
+        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:5]}"
+        for v in result["violations"]
     ]
     assert not problems, f"axe found problems on {page.url}:\n" + "\n".join(problems)
 

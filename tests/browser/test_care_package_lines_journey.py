@@ -17,13 +17,19 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def lines(council: Council) -> Council:
-    day_care = ServiceTypeFactory(code="DAY_CARE", name="Day care", unit="sessions", step=Decimal("1"), paid_on="plan")
-    CarePackageLineFactory(provider=council.provider_a, service_type=day_care, service_user__name="Dorothy Dixon")
+    day_care = ServiceTypeFactory(
+        code="DAY_CARE", name="Day care", unit="sessions", step=Decimal("1"), paid_on="plan"
+    )
+    CarePackageLineFactory(
+        provider=council.provider_a, service_type=day_care, service_user__name="Dorothy Dixon"
+    )
     CarePackageLineFactory.create_batch(55, provider=council.provider_a, status="suspended")
     return council
 
 
-def test_provider_user_sees_own_lines_filters_and_pages(page: Page, live_server, lines: Council, csp_violations) -> None:
+def test_provider_user_sees_own_lines_filters_and_pages(
+    page: Page, live_server, lines: Council, csp_violations
+) -> None:
     sign_in(page, live_server.url, lines.users["provider_a"].email)
     expect(page.get_by_role("heading", level=1)).to_have_text(lines.provider_a.name)
     expect(page.get_by_test_id("provider-in-use")).to_have_text(lines.provider_a.name)

@@ -20,9 +20,21 @@ ACTORS = ["anonymous", "provider_a", "provider_a_admin", "provider_b", "manager"
 
 
 def expect(
-    anonymous: int, provider_a: int, provider_a_admin: int, provider_b: int, manager: int, finance: int, portal_admin: int
+    anonymous: int,
+    provider_a: int,
+    provider_a_admin: int,
+    provider_b: int,
+    manager: int,
+    finance: int,
+    portal_admin: int,
 ) -> dict[str, int]:
-    return dict(zip(ACTORS, [anonymous, provider_a, provider_a_admin, provider_b, manager, finance, portal_admin], strict=True))
+    return dict(
+        zip(
+            ACTORS,
+            [anonymous, provider_a, provider_a_admin, provider_b, manager, finance, portal_admin],
+            strict=True,
+        )
+    )
 
 
 def everyone(status: int) -> dict[str, int]:
@@ -65,7 +77,10 @@ MATRIX: dict[str, tuple[Callable[[Council], dict[str, Any]], dict[str, int]]] = 
     # council staff
     "council_providers": (NoArgs, COUNCIL_PAGE),
     "council_provider": (lambda c: {"ref": c.provider_a.ref}, COUNCIL_PAGE),
-    "council_provider_portal_access": (lambda c: {"ref": c.provider_a.ref}, expect(302, 403, 403, 403, 403, 403, 405)),
+    "council_provider_portal_access": (
+        lambda c: {"ref": c.provider_a.ref},
+        expect(302, 403, 403, 403, 403, 403, 405),
+    ),
     "council_care_package_lines": (NoArgs, COUNCIL_PAGE),
     "council_care_package_line": (lambda c: {"ref": c.line_a.ref}, COUNCIL_PAGE),
     # the Django admin, for staff only, signed in through allauth
@@ -76,7 +91,10 @@ MATRIX: dict[str, tuple[Callable[[Council], dict[str, Any]], dict[str, int]]] = 
     "admin:password_change_done": (NoArgs, DJANGO_ADMIN),
     "admin:jsi18n": (NoArgs, DJANGO_ADMIN),
     "admin:autocomplete": (NoArgs, expect(302, 302, 302, 302, 302, 302, 403)),
-    "admin:view_on_site": (lambda c: {"content_type_id": 1, "object_id": 1}, DJANGO_ADMIN | {"portal_admin": 404}),
+    "admin:view_on_site": (
+        lambda c: {"content_type_id": 1, "object_id": 1},
+        DJANGO_ADMIN | {"portal_admin": 404},
+    ),
     "admin:app_list": (lambda c: {"app_label": "providers"}, DJANGO_ADMIN),
 }
 
@@ -103,7 +121,9 @@ def url_names(patterns: list[Any], namespace: str | None = None) -> Iterator[str
     for pattern in patterns:
         if isinstance(pattern, URLResolver):
             inner = pattern.namespace
-            yield from url_names(pattern.url_patterns, f"{namespace}:{inner}" if namespace and inner else inner or namespace)
+            yield from url_names(
+                pattern.url_patterns, f"{namespace}:{inner}" if namespace and inner else inner or namespace
+            )
         elif isinstance(pattern, URLPattern) and pattern.name:
             yield f"{namespace}:{pattern.name}" if namespace else pattern.name
 
@@ -124,7 +144,9 @@ def actor_client(request: pytest.FixtureRequest, council: Council) -> Client:
 
 @pytest.mark.parametrize("url_name", sorted(MATRIX))
 @pytest.mark.parametrize("actor_client", ACTORS, indirect=True)
-def test_permission_matrix(url_name: str, actor_client: Client, council: Council, request: pytest.FixtureRequest) -> None:
+def test_permission_matrix(
+    url_name: str, actor_client: Client, council: Council, request: pytest.FixtureRequest
+) -> None:
     kwargs_for, expected = MATRIX[url_name]
     actor = request.node.callspec.params["actor_client"]
     response = actor_client.get(reverse(url_name, kwargs=kwargs_for(council)))

@@ -45,7 +45,9 @@ def test_search_by_name_reference_and_line(provider_a_client, council: Council) 
 
 
 def test_filters_by_service_type_and_status(provider_a_client, council: Council) -> None:
-    day_care = ServiceTypeFactory(code="DAY_CARE", name="Day care", unit="sessions", step=Decimal("1"), paid_on="plan")
+    day_care = ServiceTypeFactory(
+        code="DAY_CARE", name="Day care", unit="sessions", step=Decimal("1"), paid_on="plan"
+    )
     day_line = CarePackageLineFactory(provider=council.provider_a, service_type=day_care)
     ended = CarePackageLineFactory(provider=council.provider_a, status=CarePackageLine.Status.ENDED)
     url = reverse("care_package_lines")
@@ -53,14 +55,16 @@ def test_filters_by_service_type_and_status(provider_a_client, council: Council)
     assert refs_on_page(provider_a_client.get(url, {"status": "ended"})) == [ended.ref]
 
 
-def test_an_unknown_filter_value_is_an_error_on_the_page_not_a_crash(provider_a_client, council: Council) -> None:
+def test_an_unknown_filter_value_is_shown_as_an_error_and_ignored(
+    provider_a_client, council: Council
+) -> None:
     response = provider_a_client.get(reverse("care_package_lines"), {"status": "bogus"})
     assert response.status_code == 200
     page = response.content.decode()
     assert "There is a problem" in page
     assert "<title>Error: " in page
     assert "Select a valid choice" in page
-    assert response.context["page_obj"].paginator.count == 0
+    assert refs_on_page(response) == [council.line_a.ref]
 
 
 def test_sorting_by_rate_both_ways(provider_a_client, council: Council) -> None:
@@ -93,7 +97,9 @@ def test_staff_see_every_provider_and_can_filter_by_provider(finance_client, cou
 def test_the_manager_acts_only_for_the_chosen_provider(manager_client, council: Council) -> None:
     url = reverse("care_package_lines")
     assert manager_client.get(url)["Location"].startswith(reverse("provider_switch"))
-    response = manager_client.post(reverse("provider_switch"), {"provider": council.provider_b.pk, "next": url})
+    response = manager_client.post(
+        reverse("provider_switch"), {"provider": council.provider_b.pk, "next": url}
+    )
     assert response["Location"] == url
     assert refs_on_page(manager_client.get(url)) == [council.line_b.ref]
     manager_client.post(reverse("provider_switch"), {"provider": council.provider_a.pk})
@@ -102,7 +108,9 @@ def test_the_manager_acts_only_for_the_chosen_provider(manager_client, council: 
     assert "Acting for" in page.content.decode() and council.provider_a.name in page.content.decode()
 
 
-def test_switching_to_a_provider_the_login_does_not_act_for_is_refused(provider_a_client, council: Council) -> None:
+def test_switching_to_a_provider_the_login_does_not_act_for_is_refused(
+    provider_a_client, council: Council
+) -> None:
     response = provider_a_client.post(reverse("provider_switch"), {"provider": council.provider_b.pk})
     assert response.status_code == 200
     assert "There is a problem" in response.content.decode()

@@ -14,7 +14,9 @@ from tests.factories import CarePackageLineFactory, MembershipFactory, ProviderF
 pytestmark = pytest.mark.django_db
 
 
-def test_switching_access_on_lets_the_providers_users_in_and_is_audited(portal_admin_client, council: Council) -> None:
+def test_switching_access_on_lets_the_providers_users_in_and_is_audited(
+    portal_admin_client, council: Council
+) -> None:
     provider = ProviderFactory(portal_enabled=False, portal_enabled_at=None)
     line = CarePackageLineFactory(provider=provider)
     user = MembershipFactory(provider=provider).user
@@ -33,7 +35,9 @@ def test_switching_access_on_lets_the_providers_users_in_and_is_audited(portal_a
 
 
 def test_switching_access_off(portal_admin_client, council: Council) -> None:
-    portal_admin_client.post(reverse("council_provider_portal_access", args=[council.provider_a.ref]), {"enabled": "off"})
+    portal_admin_client.post(
+        reverse("council_provider_portal_access", args=[council.provider_a.ref]), {"enabled": "off"}
+    )
     council.provider_a.refresh_from_db()
     assert not council.provider_a.portal_enabled
     assert AuditEvent.objects.filter(action="providers.provider.portal_access_off").count() == 1

@@ -16,9 +16,11 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import transaction
+from pytest_django import DjangoDbBlocker
 
 from portal.accounts.models import Membership, User
 from portal.audit.models import AuditEvent
+from portal.audit.services import audit_record
 from portal.providers import seeding
 from portal.providers.models import CarePackageLine, Provider, ServiceType, ServiceUser
 from portal.providers.seeding import SeedResult, apportion, council_plan, seed_council
@@ -102,7 +104,9 @@ def test_replace_deletes_the_care_data_and_demo_logins_before_seeding_again(tiny
     # The other provider's membership went with its provider; the login itself is not the seeder's.
     assert not Membership.objects.filter(user=colleague).exists()
     assert User.objects.filter(email="colleague@example.org").exists()
-    assert list(AuditEvent.objects.filter(action="providers.council.seeded").values_list("data__seed", flat=True)) == [
+    assert list(
+        AuditEvent.objects.filter(action="providers.council.seeded").values_list("data__seed", flat=True)
+    ) == [
         2,
         1,
     ]
@@ -166,9 +170,9 @@ def test_apportion_splits_exactly_within_bounds() -> None:
 
 
 @pytest.fixture(scope="class")
-def demo_council(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> Iterator[SeedResult]:
+def demo_council(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Iterator[SeedResult]:
     """The demo council, inside a transaction rolled back when the class is done."""
-    with django_db_blocker.unblock(), transaction.atomic():  # type: ignore[attr-defined]
+    with django_db_blocker.unblock(), transaction.atomic():
         yield seed_council(scale="demo", seed=2026, today=TODAY, password=PASSWORD)
         transaction.set_rollback(True)
 
@@ -204,9 +208,9 @@ class TestDemoScale:
         assert types["AGENCY"].paid_on == "invoice"
         assert (types["FOSTER"].unit, types["FOSTER"].paid_on) == ("weeks", "plan")
 
-        for line in CarePackageLine.objects.filter(service_type__code__in=["HOMESUP", "DAYCARE"]).select_related(
-            "service_type"
-        ):
+        for line in CarePackageLine.objects.filter(
+            service_type__code__in=["HOMESUP", "DAYCARE"]
+        ).select_related("service_type"):
             low, high = (Decimal("21"), Decimal("26")) if line.service_type.code == "HOMESUP" else (45, 70)
             assert low <= line.rate <= high, line.ref
 
@@ -225,7 +229,11 @@ class TestDemoScale:
             if line.service_user.deceased_on:
                 assert line.start_date <= line.service_user.deceased_on
             # Adults' services for adults, placements for children in care.
-            expected = {"adult": set(seeding.ADULT_TYPE_CODES), "children": {"AGENCY"}, "foster_carer": {"FOSTER"}}
+            expected = {
+                "adult": set(seeding.ADULT_TYPE_CODES),
+                "children": {"AGENCY"},
+                "foster_carer": {"FOSTER"},
+            }
             assert line.service_type.code in expected[line.provider.kind]
             age = (TODAY - line.service_user.date_of_birth).days / 365.25
             assert (age < 18) if line.provider.kind != "adult" else (age > 18), line.ref
@@ -252,8 +260,8 @@ class TestDemoScale:
         assert all(p.portal_enabled_at is None for p in providers if not p.portal_enabled)
         assert any(not p.active for p in providers)
         assert not any(p.portal_enabled and not p.active for p in providers)
-        assert ServiceUser.objects.order_by("ref").first().ref == "CL000001"  # type: ignore[union-attr]
-        assert CarePackageLine.objects.order_by("ref").first().ref == "CPL0000001"  # type: ignore[union-attr]
+        assert ServiceUser.objects.order_by("ref").values_list("ref", flat=True)[0] == "CL000001"
+        assert CarePackageLine.objects.order_by("ref").values_list("ref", flat=True)[0] == "CPL0000001"
 
     def test_the_demo_logins_have_their_roles_and_providers(self, demo_council: SeedResult) -> None:
         users = {u.email: u for u in User.objects.filter(email__in=seeding.DEMO_EMAILS)}
@@ -272,7 +280,9 @@ class TestDemoScale:
         assert flagship.kind == "adult" and flagship.portal_enabled
         assert CarePackageLine.objects.for_provider(flagship).count() >= 60
         assert memberships("provider.user@demo.example.org") == [("PRV00001", "adult", "provider_user")]
-        assert memberships("provider.admin@demo.example.org") == [("PRV00001", "adult", "provider_administrator")]
+        assert memberships("provider.admin@demo.example.org") == [
+            ("PRV00001", "adult", "provider_administrator")
+        ]
         manager = memberships("manager@demo.example.org")
         assert len(manager) == 2 and manager[0] == ("PRV00001", "adult", "provider_user")
         assert manager[1][1:] == ("adult", "provider_user")
@@ -284,3 +294,16 @@ class TestDemoScale:
         assert not finance.memberships.exists()
         assert admin.council_role == "portal_administrator" and admin.is_staff and admin.is_superuser
         assert [login.email for login in demo_council.logins] == list(seeding.DEMO_EMAILS)
+
+
+@pytest.mark.django_db
+def test_replace_explains_when_the_audit_trail_still_refers_to_a_seeded_provider(tiny_scale: str) -> None:
+    seed("--scale", tiny_scale, "--seed", "1")
+    provider = Provider.objects.get(ref="PRV00001")
+    audit_record(action="providers.provider.portal_access_off", actor=None, obj=provider, provider=provider)
+    before = digest()
+
+    with pytest.raises(CommandError, match=r"other records still refer to it \(audit events\)"):
+        seed("--scale", tiny_scale, "--seed", "2", "--replace")
+
+    assert digest() == before  # nothing half-deleted
