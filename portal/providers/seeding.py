@@ -712,6 +712,27 @@ def _existing_data() -> str:
     return ", ".join(f"{count:,} {what}" for what, count in counts.items() if count)
 
 
+def council_seeded() -> bool:
+    return Provider.objects.exists()
+
+
+def existing_demo_logins() -> list[DemoLogin]:
+    """The demo logins as the database holds them now (for a demo that starts on seeded data)."""
+    logins = []
+    users = User.objects.filter(email__in=DEMO_EMAILS).prefetch_related("memberships__provider")
+    for user in sorted(users, key=lambda u: DEMO_EMAILS.index(u.email)):
+        memberships = list(user.memberships.all())
+        if user.council_role:
+            role = str(user.get_council_role_display())
+        elif memberships:
+            role = str(memberships[0].get_role_display())
+        else:
+            role = "No role"
+        providers = tuple(f"{m.provider.name} ({m.provider.ref})" for m in memberships)
+        logins.append(DemoLogin(email=user.email, role=role, providers=providers))
+    return logins
+
+
 def _delete_seeded_data() -> None:
     try:
         CarePackageLine.objects.all().delete()

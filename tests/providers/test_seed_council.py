@@ -124,6 +124,21 @@ def test_the_command_prints_the_counts_and_the_demo_logins(tiny_scale: str) -> N
 
 
 @pytest.mark.django_db
+def test_if_empty_seeds_a_new_database_and_leaves_a_seeded_one_alone(tiny_scale: str) -> None:
+    first = seed("--scale", tiny_scale, "--seed", "1", "--if-empty")
+    assert f"care package lines: {TINY.lines}" in first
+    digest = Provider.objects.order_by("ref").values_list("ref", "name")[::1]
+
+    again = seed("--scale", tiny_scale, "--seed", "2", "--if-empty")
+    assert "already seeded; nothing changed" in again
+    assert Provider.objects.order_by("ref").values_list("ref", "name")[::1] == digest
+    assert AuditEvent.objects.filter(action="providers.council.seeded").count() == 1
+    for email in seeding.DEMO_EMAILS:
+        assert email in again
+    assert "Finance officer" in again and "Provider administrator" in again
+
+
+@pytest.mark.django_db
 def test_a_weak_password_is_refused_before_anything_is_written(tiny_scale: str) -> None:
     with pytest.raises(CommandError, match="too weak"):
         seed("--scale", tiny_scale, "--password", "short")

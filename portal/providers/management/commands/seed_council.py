@@ -11,7 +11,16 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from portal import clock
-from portal.providers.seeding import DEFAULT_DEMO_PASSWORD, SCALES, SeedError, SeedResult, seed_council
+from portal.providers.seeding import (
+    DEFAULT_DEMO_PASSWORD,
+    SCALES,
+    DemoLogin,
+    SeedError,
+    SeedResult,
+    council_seeded,
+    existing_demo_logins,
+    seed_council,
+)
 
 
 def _date(value: str) -> dt.date:
@@ -43,8 +52,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--replace", action="store_true", help="Delete the care data and demo logins already there first."
         )
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="Seed only a database with no providers yet; otherwise just list the demo logins.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["if_empty"] and not options["replace"] and council_seeded():
+            self.stdout.write("The council is already seeded; nothing changed.")
+            self._print_logins(existing_demo_logins())
+            self.stdout.write("Their password is the one given when the council was seeded.")
+            return
         try:
             result = seed_council(
                 scale=options["scale"],
@@ -74,10 +93,16 @@ class Command(BaseCommand):
         out.write(f"  care package lines: {result.lines:,} ({statuses})")
         out.write(f"  largest provider:   {result.largest_provider_lines:,} lines")
         out.write("")
-        out.write("Demo logins:")
-        width = max(len(login.email) for login in result.logins)
-        role_width = max(len(login.role) for login in result.logins)
-        for login in result.logins:
-            acting_for = "; ".join(login.providers) or "(council staff)"
-            out.write(f"  {login.email:<{width}}  {login.role:<{role_width}}  {acting_for}")
+        self._print_logins(result.logins)
         out.write(f"Password for all of them: {result.password}")
+
+    def _print_logins(self, logins: list[DemoLogin]) -> None:
+        if not logins:
+            self.stdout.write("There are no demo logins.")
+            return
+        self.stdout.write("Demo logins:")
+        width = max(len(login.email) for login in logins)
+        role_width = max(len(login.role) for login in logins)
+        for login in logins:
+            acting_for = "; ".join(login.providers) or "(council staff)"
+            self.stdout.write(f"  {login.email:<{width}}  {login.role:<{role_width}}  {acting_for}")
