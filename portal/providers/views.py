@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any, cast
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
@@ -24,7 +25,7 @@ from portal.pagination import paginate, query_without
 from portal.providers import selectors
 from portal.providers.filters import CarePackageLineFilter, ProviderFilter, StaffCarePackageLineFilter
 from portal.providers.middleware import SESSION_KEY
-from portal.providers.models import CarePackageLine
+from portal.providers.models import CarePackageLine, Provider
 from portal.providers.services import ProviderError, provider_portal_access_set
 from portal.templatetags.portal import money, quantity
 
@@ -205,16 +206,37 @@ class ProviderListView(PermissionRequiredMixin, TemplateView):
         return context
 
 
+def provider_summary_rows(provider: Provider) -> list[tuple[str, str, None]]:
+    """The provider's facts for council staff; `provider` comes from `providers_for_staff` (line_count)."""
+    active_lines: int = provider.line_count  # type: ignore[attr-defined]
+    lines_url = (
+        f"{reverse('council_care_package_lines')}?{urlencode({'provider': provider.ref, 'status': 'active'})}"
+    )
+    access = (
+        f"Switched on {date_format(timezone.localtime(provider.portal_enabled_at), 'j F Y')}"
+        if provider.portal_enabled and provider.portal_enabled_at
+        else "Not switched on"
+    )
+    rows = [
+        ("Email", provider.email or "–"),
+        ("In the back office", "Active" if provider.active else "Inactive"),
+        (
+            "Active care package lines",
+            format_html('<a class="govuk-link" href="{}">{}</a>', lines_url, active_lines),
+        ),
+        ("Portal access", access),
+    ]
+    return [(key, value, None) for key, value in rows]
+
+
 class ProviderDetailView(PermissionRequiredMixin, TemplateView):
     permission_required = permissions.VIEW_PROVIDERS
     template_name = "providers/provider_detail.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        context["provider"] = get_object_or_404(
-            selectors.providers_for_staff(user=self.user),
-            ref=kwargs["ref"],
-        )
+        provider = get_object_or_404(selectors.providers_for_staff(user=self.user), ref=kwargs["ref"])
+        context.update(provider=provider, rows=provider_summary_rows(provider))
         return context
 
 

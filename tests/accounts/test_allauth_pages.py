@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from allauth.account import urls as allauth_account_urls
+from allauth.account.models import EmailAddress
 from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.template import Origin, RequestContext, Template, engines
@@ -256,6 +257,7 @@ def test_an_empty_sign_in_links_each_error_to_its_field(client, db):
         assert f'aria-describedby="{field}-error"' in control
         assert f'<p id="{field}-error" class="govuk-error-message">' in html
     assert html.count("govuk-form-group--error") == 2
+    assert "Enter your email address" in html and "Enter your password" in html
 
 
 def test_sign_in_does_not_reveal_whether_an_address_has_an_account(client, jo):
@@ -464,6 +466,12 @@ def test_the_email_page_offers_no_changes(signed_in_client):
     html = page_html(signed_in_client.get(reverse("account_email")))
     assert EMAIL in html
     assert "<form" not in html.split('id="main-content"')[1]
+
+
+def test_a_second_email_address_cannot_be_added(signed_in_client, jo):
+    signed_in_client.post(reverse("account_email"), {"action_add": "", "email": "another@example.org"})
+    assert list(EmailAddress.objects.filter(user=jo).values_list("email", flat=True)) in ([], [EMAIL])
+    assert not EmailAddress.objects.filter(email="another@example.org").exists()
 
 
 # allauth's own templates, through the portal's elements -----------------------------------------------
