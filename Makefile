@@ -12,7 +12,7 @@ APT_DEMO_PACKAGES := fonts-liberation2 libpango-1.0-0 libpangoft2-1.0-0 libharfb
 
 # The suite's PostgreSQL and Redis (the machine's own; pytest-django creates test_portal).
 TEST_ENV := PORTAL_ENV=test DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/portal} \
-	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-redis://127.0.0.1:6379/15}
+	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-redis://127.0.0.1:6379/15} CACHE_URL=$${CACHE_URL:-redis://127.0.0.1:6379/14}
 
 .PHONY: help
 help: ## List the targets

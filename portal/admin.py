@@ -13,6 +13,8 @@ from allauth.account.models import EmailAddress
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.http import HttpRequest
+from django_otp.plugins.otp_email.models import EmailDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal.accounts.models import Membership, User
 from portal.audit.models import AuditEvent
@@ -21,6 +23,10 @@ from portal.providers.models import CarePackageLine, Provider, ServiceType, Serv
 admin.site.site_header = "Provider portal administration"
 admin.site.unregister(Group)
 admin.site.unregister(EmailAddress)
+# django-otp's admins would show authenticator secrets and QR codes: devices are managed on the
+# portal's own pages (reset a code), never here.
+admin.site.unregister(TOTPDevice)
+admin.site.unregister(EmailDevice)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

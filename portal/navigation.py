@@ -22,6 +22,8 @@ NAVIGATION = [
     ("Care package lines", "care_package_lines", permissions.VIEW_OWN_CARE_PACKAGE_LINES),
     ("Providers", "council_providers", permissions.VIEW_PROVIDERS),
     ("All care package lines", "council_care_package_lines", permissions.VIEW_ALL_CARE_PACKAGE_LINES),
+    ("Accounts", "council_accounts", permissions.MANAGE_ACCOUNTS),
+    ("Your colleagues", "provider_users", permissions.MANAGE_PROVIDER_USERS),
 ]
 
 

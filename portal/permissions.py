@@ -21,6 +21,7 @@ MANAGE_PROVIDER_USERS = "accounts.manage_provider_users"
 VIEW_ALL_CARE_PACKAGE_LINES = "providers.view_all_care_package_lines"
 VIEW_PROVIDERS = "providers.view_providers"
 MANAGE_PORTAL_ACCESS = "providers.manage_portal_access"
+MANAGE_ACCOUNTS = "accounts.manage_accounts"
 
 PROVIDER_PERMISSIONS = frozenset({VIEW_OWN_CARE_PACKAGE_LINES, MANAGE_PROVIDER_USERS})
 
@@ -31,7 +32,9 @@ PROVIDER_ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
 
 COUNCIL_ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "finance_officer": frozenset({VIEW_ALL_CARE_PACKAGE_LINES, VIEW_PROVIDERS}),
-    "portal_administrator": frozenset({VIEW_ALL_CARE_PACKAGE_LINES, VIEW_PROVIDERS, MANAGE_PORTAL_ACCESS}),
+    "portal_administrator": frozenset(
+        {VIEW_ALL_CARE_PACKAGE_LINES, VIEW_PROVIDERS, MANAGE_PORTAL_ACCESS, MANAGE_ACCOUNTS}
+    ),
 }
 
 

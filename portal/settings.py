@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -41,7 +42,15 @@ DEMO = PORTAL_ENV == "demo"
 if PRODUCTION:
     missing = [
         name
-        for name in ("SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL", "ALLOWED_HOSTS", "DEFAULT_FROM_EMAIL")
+        for name in (
+            "SECRET_KEY",
+            "DATABASE_URL",
+            "CELERY_BROKER_URL",
+            "CACHE_URL",
+            "ALLOWED_HOSTS",
+            "DEFAULT_FROM_EMAIL",
+            "PORTAL_BASE_URL",
+        )
         if not env(name)
     ]
     if missing:
@@ -59,6 +68,8 @@ if not PRODUCTION:
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 COUNCIL_NAME = env("COUNCIL_NAME", "Wyvern County Council")
+# Where users reach the portal: the links in emails start with it.
+PORTAL_BASE_URL = env("PORTAL_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 SERVICE_NAME = "Provider portal"
 PORTAL_SUPPORT_EMAIL = env("PORTAL_SUPPORT_EMAIL", "provider.portal@wyvern.example.gov.uk")
 
@@ -73,6 +84,9 @@ INSTALLED_APPS = [
     "django_filters",
     "allauth",
     "allauth.account",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_email",
     "portal.apps.PortalConfig",
     "portal.accounts",
     "portal.providers",
@@ -92,11 +106,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "portal.accounts.middleware.SecondFactorRequiredMiddleware",
     "portal.providers.middleware.ProviderInUseMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -166,6 +181,28 @@ ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_MAX_EMAIL_ADDRESSES = 1  # one address per login: the council changes it, not the user
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""  # the subjects name the service themselves
 ACCOUNT_FORMS = {"login": "portal.accounts.forms.PortalLoginForm"}
+# Wrong passwords lock sign-in for the account (the email typed), not the IP address: five in 15 minutes.
+# The answer is the same whether or not the email has an account.
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": "5/15m/key",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "reauthenticate": "10/m/user",
+}
+ACCOUNT_REAUTHENTICATION_TIMEOUT = 5 * 60
+
+# The six-digit security code (django-otp).
+OTP_TOTP_ISSUER = COUNCIL_NAME
+OTP_TOTP_THROTTLE_FACTOR = 1  # wrong codes double the wait each time: 1 s, 2 s, 4 s, … per account
+OTP_EMAIL_SUBJECT = "Your provider portal security code"
+OTP_EMAIL_BODY_TEMPLATE_PATH = "emails/security_code.txt"
+OTP_EMAIL_TOKEN_VALIDITY = 10 * 60
+OTP_EMAIL_COOLDOWN_DURATION = 60  # one emailed code a minute at most
+OTP_EMAIL_THROTTLE_FACTOR = 1
+INACTIVITY_LOCK_DAYS = 90
+INACTIVITY_WARNING_DAYS = 80
+INVITATION_VALID_HOURS = 72
+SECURITY_CODE_RESET_VALID_SECONDS = 60 * 60
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -175,7 +212,11 @@ if PORTAL_ENV == "test":
     # Hashing is not what the suite tests; a fast hasher keeps sign-in fixtures quick.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
-SESSION_COOKIE_AGE = 12 * 60 * 60
+# Sessions: 30 minutes idle (every request saves the session, so activity extends it; the page warns
+# before it ends), 12 hours at most from sign-in (portal.accounts.middleware).
+SESSION_COOKIE_AGE = 30 * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_ABSOLUTE_SECONDS = 12 * 60 * 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -219,6 +260,19 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 
+# Cache: rate limits must be shared by every process (web workers, worker).
+if env("CACHE_URL"):
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env("CACHE_URL")}
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
+
 # Celery -----------------------------------------------------------------------------------------
 BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://")
@@ -239,7 +293,14 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
-    "heartbeat": {"task": "portal.tasks.heartbeat_record", "schedule": 60.0},
+    "accounts-inactivity": {
+        "task": "portal.accounts.tasks.inactive_accounts_lock",
+        "schedule": crontab(hour=2, minute=15),
+    },
+    "sessions-clear": {
+        "task": "portal.accounts.tasks.expired_sessions_clear",
+        "schedule": crontab(hour=3, minute=0),
+    },
 }
 
 # Security headers -------------------------------------------------------------------------------

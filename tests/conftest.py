@@ -2,7 +2,9 @@
 
 Actors (CONVENTIONS.md §9): anonymous, provider_a (provider user), provider_a_admin (provider
 administrator), provider_b, manager (acts for A and B), finance (finance officer), portal_admin
-(portal administrator). `unverified` and `locked` arrive with issue #4 (the six-digit code).
+(portal administrator), unverified (provider A's user with the password but not yet the code) and
+locked (provider A's user, signed in with both, then locked). Every signed-in actor but `unverified`
+has given its six-digit code.
 """
 
 from __future__ import annotations
@@ -11,8 +13,12 @@ from dataclasses import dataclass
 
 import pytest
 from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal.accounts.models import Membership, User
+from portal.accounts.services import user_lock
 from portal.providers.models import CarePackageLine, Provider
 from tests.factories import CarePackageLineFactory, MembershipFactory, ProviderFactory, UserFactory
 
@@ -55,6 +61,8 @@ def council(db) -> Council:
             is_superuser=True,
         ),
     }
+    users["unverified"] = MembershipFactory(provider=provider_a, user__email="a.unverified@example.org").user
+    users["locked"] = MembershipFactory(provider=provider_a, user__email="a.locked@example.org").user
     manager = UserFactory(email="manager@example.org")
     MembershipFactory(user=manager, provider=provider_a)
     MembershipFactory(user=manager, provider=provider_b)
@@ -62,10 +70,28 @@ def council(db) -> Council:
     return Council(provider_a, provider_b, line_a, line_b, users)
 
 
-def client_for(user: User | None) -> Client:
+def enrol(user: User) -> TOTPDevice:
+    """The user's confirmed authenticator device (created if missing)."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    return device or TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+
+
+def current_code(device: TOTPDevice) -> str:
+    """The code the user's authenticator app shows now."""
+    code = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=device.drift)
+    return f"{code:0{device.digits}d}"
+
+
+def client_for(user: User | None, *, verified: bool = True) -> Client:
+    """A client signed in as `user`: with the password, and with the code unless `verified` is False."""
     client = Client()
     if user is not None:
+        device = enrol(user)
         client.force_login(user)
+        if verified:
+            session = client.session
+            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+            session.save()
     return client
 
 
@@ -102,3 +128,15 @@ def finance_client(council: Council) -> Client:
 @pytest.fixture
 def portal_admin_client(council: Council) -> Client:
     return client_for(council.users["portal_admin"])
+
+
+@pytest.fixture
+def unverified_client(council: Council) -> Client:
+    return client_for(council.users["unverified"], verified=False)
+
+
+@pytest.fixture
+def locked_client(council: Council) -> Client:
+    client = client_for(council.users["locked"])
+    user_lock(user=council.users["locked"], by=council.users["portal_admin"], reason="Testing")
+    return client

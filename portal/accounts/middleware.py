@@ -1,25 +1,58 @@
-"""The default-deny gate for the second factor.
+"""The default-deny gate for the second factor, and the session limits.
 
-STAND-IN until issue #4 (sign-in with a six-digit code): a signed-in session counts as verified after
-the password alone. Issue #4 replaces `session_is_verified` with django-otp's check and sends every
-signed-in but unverified session to the code page; the allow-list below is where the code pages go.
+Every signed-in request passes here. A locked or deactivated login is signed out. A session older than
+12 hours from sign-in is signed out. A session that has the password but not the six-digit code reaches
+only the pages that get it the code (or sign it out); everything else sends it to enrol or to enter its
+code. Ending sessions after a lock or a code reset needs nothing here: `User.session_epoch` is part of
+the session hash Django checks on every request.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import urlencode
 
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.urls import Resolver404, ResolverMatch, resolve
+from django.urls import Resolver404, resolve, reverse
 
-# URL names an unverified session may still reach (sign-in, sign-out, the code pages once they exist).
-UNVERIFIED_ALLOWED_URL_NAMES = frozenset({"account_login", "account_logout", "healthz"})
+from portal import clock
+
+SIGNED_IN_AT_SESSION_KEY = "portal_signed_in_at"
+
+# Pages an unverified session may reach: signing in and out, getting the code, and public pages.
+UNVERIFIED_ALLOWED_URL_NAMES = frozenset(
+    {
+        "account_login",
+        "account_logout",
+        "account_reset_password",
+        "account_reset_password_done",
+        "account_reset_password_from_key",
+        "account_reset_password_from_key_done",
+        "account_inactive",
+        "invitation_accept",
+        "code_verify",
+        "code_backup",
+        "code_email",
+        "code_enrol",
+        "code_lost",
+        "code_lost_sent",
+        "code_reset",
+        "healthz",
+        "accessibility",
+        "session_keepalive",
+    }
+)
 
 
-def session_is_verified(request: HttpRequest) -> bool:
-    """STAND-IN (issue #4): password-only sign-in is treated as verified."""
-    return request.user.is_authenticated
+def _url_name(request: HttpRequest) -> str | None:
+    try:
+        return resolve(request.path_info).url_name
+    except Resolver404:
+        return None
 
 
 class SecondFactorRequiredMiddleware:
@@ -27,16 +60,23 @@ class SecondFactorRequiredMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        verified = session_is_verified(request)
-        if request.user.is_authenticated and not verified:
-            match = request.resolver_match or _resolve(request)
-            if match is None or match.url_name not in UNVERIFIED_ALLOWED_URL_NAMES:
-                return redirect("account_login")
+        user = request.user
+        if not user.is_authenticated:
+            return self.get_response(request)
+        if not user.is_active or user.is_locked:  # type: ignore[union-attr]
+            logout(request)
+            return redirect("account_login")
+        signed_in_at = request.session.get(SIGNED_IN_AT_SESSION_KEY)
+        if (
+            signed_in_at is not None
+            and clock.now().timestamp() - signed_in_at > settings.SESSION_ABSOLUTE_SECONDS
+        ):
+            logout(request)
+            messages.info(request, "You were signed out because you had been signed in for 12 hours.")
+            return redirect("account_login")
+        if not user.is_verified() and _url_name(request) not in UNVERIFIED_ALLOWED_URL_NAMES:  # type: ignore[union-attr]
+            from portal.accounts.services import has_security_code
+
+            target = "code_verify" if has_security_code(user) else "code_enrol"  # type: ignore[arg-type]
+            return redirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)
-
-
-def _resolve(request: HttpRequest) -> ResolverMatch | None:
-    try:
-        return resolve(request.path_info)
-    except Resolver404:
-        return None

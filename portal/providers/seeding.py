@@ -18,6 +18,7 @@ What must stay true:
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import random
 from collections import Counter
 from collections.abc import Sequence
@@ -29,6 +30,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import ProtectedError, RestrictedError
 from django.utils.text import slugify
+from django_otp.plugins.otp_email.models import EmailDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal.accounts.models import Membership, User
 from portal.audit.services import audit_record
@@ -712,6 +715,19 @@ def _existing_data() -> str:
     return ", ".join(f"{count:,} {what}" for what, count in counts.items() if count)
 
 
+def demo_totp_key(email: str) -> str:
+    """A demo login's authenticator secret (hex), derived from its email: known, so `demo_code` and the
+    demo smoke test can compute its codes. Never used outside the demo's seeded logins."""
+    return hashlib.sha1(f"portal-demo-totp:{email}".encode()).hexdigest()  # noqa: S324  (a seed, not a hash of a secret)
+
+
+def demo_security_code_enrol(user: User) -> None:
+    TOTPDevice.objects.create(
+        user=user, name="Authenticator app", key=demo_totp_key(user.email), confirmed=True
+    )
+    EmailDevice.objects.create(user=user, name="Email", confirmed=True)
+
+
 def council_seeded() -> bool:
     return Provider.objects.exists()
 
@@ -848,6 +864,7 @@ def _create_demo_logins(
             is_staff=is_admin,
             is_superuser=is_admin,
         )
+        demo_security_code_enrol(user)
         for index, membership_role in memberships.get(email, []):
             Membership.objects.create(user=user, provider_id=provider_ids[index], role=membership_role)
         if role:

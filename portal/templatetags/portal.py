@@ -55,6 +55,8 @@ def govuk_widget(field: BoundField) -> SafeString:
         described_by.append(f"{field.auto_id}-hint")
     if field.errors:
         described_by.append(f"{field.auto_id}-error")
+    if getattr(field.field.widget, "input_type", "") == "password":
+        css.append("govuk-password-input__input govuk-js-password-input-input")
     attrs: dict[str, Any] = {"class": " ".join(css)}
     if described_by:
         attrs["aria-describedby"] = " ".join(described_by)
@@ -65,6 +67,34 @@ def govuk_widget(field: BoundField) -> SafeString:
 def navigation_items(context: template.Context) -> list[NavItem]:
     request = context.get("request")
     return navigation_for(request) if request is not None else []
+
+
+AUDIT_LABELS = {
+    "accounts.user.invited": "Invited",
+    "accounts.user.invitation_resent": "New invitation sent",
+    "accounts.user.invitation_accepted": "Set their password",
+    "accounts.user.code_enrolled": "Set up their security code",
+    "accounts.user.backup_codes_generated": "Got new backup codes",
+    "accounts.user.code_verified": "Gave their security code",
+    "accounts.user.code_failed": "Gave a wrong security code",
+    "accounts.user.email_code_sent": "Was emailed a security code",
+    "accounts.user.code_reset": "Security code reset",
+    "accounts.user.code_reset_requested": "Asked to reset their security code",
+    "accounts.user.signed_in": "Signed in",
+    "accounts.user.sign_in_failed": "Gave a wrong password",
+    "accounts.user.sign_in_refused": "Was refused sign-in (locked)",
+    "accounts.user.locked": "Locked",
+    "accounts.user.unlocked": "Unlocked",
+    "accounts.user.deactivated": "Deactivated",
+    "accounts.user.inactivity_warned": "Warned: 10 days before the inactivity lock",
+    "accounts.membership.removed": "Removed from a provider",
+}
+
+
+@register.filter
+def audit_label(action: str) -> str:
+    """An audit action in words for the history tables; unknown actions show as recorded."""
+    return AUDIT_LABELS.get(action, action)
 
 
 @register.filter

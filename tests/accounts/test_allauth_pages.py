@@ -23,6 +23,7 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 
 from portal.accounts.models import User
+from tests.conftest import client_for, current_code, enrol
 
 EMAIL = "jo.bloggs@example.org"
 PASSWORD = "original-password-for-jo-1"
@@ -54,9 +55,7 @@ def jo(db) -> User:
 
 @pytest.fixture
 def signed_in_client(jo: User) -> Client:
-    client = Client()
-    client.force_login(jo)
-    return client
+    return client_for(jo)
 
 
 @pytest.fixture
@@ -206,9 +205,14 @@ def test_the_sign_in_page_follows_the_gov_uk_patterns(client, db):
     assert "sign up" not in html.lower()
 
 
-def test_signing_in_with_the_right_password_reaches_the_home_page(client, jo):
+def test_signing_in_with_the_right_password_and_code_reaches_the_home_page(client, jo):
+    device = enrol(jo)
     response = client.post(reverse("account_login"), {"login": EMAIL, "password": PASSWORD})
     assert response.status_code == 302
+    assert response["Location"] == reverse("home")
+    code_page = client.get(response["Location"])
+    assert code_page["Location"] == reverse("code_verify") + "?next=%2F"
+    response = client.post(code_page["Location"], {"code": current_code(device), "next": "/"})
     assert response["Location"] == reverse("home")
     home = client.get(response["Location"])
     assert home.status_code == 200

@@ -8,7 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
+
+from portal.accounts.models import User
+from tests.conftest import current_code, enrol
 
 from tests.factories import TEST_PASSWORD
 
@@ -70,8 +73,13 @@ def assert_accessible(page: Page) -> None:
     assert not problems, f"axe found problems on {page.url}:\n" + "\n".join(problems)
 
 
-def sign_in(page: Page, base_url: str, email: str, password: str = TEST_PASSWORD) -> None:
+def sign_in(page: Page, base_url: str, user: User, password: str = TEST_PASSWORD) -> None:
+    """Sign in with the password, then the code the user's authenticator app shows now."""
+    device = enrol(user)
     page.goto(f"{base_url}/accounts/login/")
-    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Email address").fill(user.email)
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Enter your security code")
+    page.get_by_label("Security code").fill(current_code(device))
+    page.get_by_role("button", name="Continue").click()

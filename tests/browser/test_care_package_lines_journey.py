@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import assert_accessible, sign_in
-from tests.conftest import Council
+from tests.conftest import Council, current_code, enrol
 from tests.factories import CarePackageLineFactory, ServiceTypeFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -30,7 +30,7 @@ def lines(council: Council) -> Council:
 def test_provider_user_sees_own_lines_filters_and_pages(
     page: Page, live_server, lines: Council, csp_violations
 ) -> None:
-    sign_in(page, live_server.url, lines.users["provider_a"].email)
+    sign_in(page, live_server.url, lines.users["provider_a"])
     expect(page.get_by_role("heading", level=1)).to_have_text(lines.provider_a.name)
     expect(page.get_by_test_id("provider-in-use")).to_have_text(lines.provider_a.name)
     assert_accessible(page)
@@ -64,6 +64,7 @@ def test_provider_user_sees_own_lines_filters_and_pages(
 
 
 def test_keyboard_only_sign_in_and_filter(page: Page, live_server, lines: Council) -> None:
+    enrol(lines.users["provider_a"])
     page.goto(f"{live_server.url}/accounts/login/")
     page.keyboard.press("Tab")  # the skip link comes first
     expect(page.get_by_role("link", name="Skip to main content")).to_be_focused()
@@ -71,6 +72,10 @@ def test_keyboard_only_sign_in_and_filter(page: Page, live_server, lines: Counci
     page.keyboard.type(lines.users["provider_a"].email)
     page.keyboard.press("Tab")
     page.keyboard.type("a-long-test-password-42")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Enter your security code")
+    page.get_by_label("Security code").focus()
+    page.keyboard.type(current_code(enrol(lines.users["provider_a"])))
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_have_text(lines.provider_a.name)
 
@@ -84,14 +89,14 @@ def test_keyboard_only_sign_in_and_filter(page: Page, live_server, lines: Counci
 def test_javascript_off_the_list_still_filters(browser, live_server, lines: Council) -> None:
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
-    sign_in(page, live_server.url, lines.users["provider_a"].email)
+    sign_in(page, live_server.url, lines.users["provider_a"])
     page.goto(f"{live_server.url}/care-package-lines/?q=Dorothy")
     expect(page.get_by_test_id("result-count")).to_have_text("1")
     context.close()
 
 
 def test_staff_list_across_providers_is_accessible(page: Page, live_server, lines: Council) -> None:
-    sign_in(page, live_server.url, lines.users["finance"].email)
+    sign_in(page, live_server.url, lines.users["finance"])
     page.get_by_role("link", name="All care package lines").first.click()
     expect(page.get_by_test_id("result-count")).to_have_text("58")
     page.get_by_label("Provider").fill(lines.provider_b.ref)

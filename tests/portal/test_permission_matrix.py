@@ -1,7 +1,9 @@
 """Every URL name × every actor → the status a GET gets. A URL missing from the matrix fails the suite.
 
 Another provider's object is a 404, a missing role a 403, a signed-out visitor is sent to sign in (302),
-a login acting for several providers with none chosen is sent to choose one (302).
+a login acting for several providers with none chosen is sent to choose one (302). A session with the
+password but not the code (`unverified`) reaches only the pages that get it the code; a locked login's
+session is over at its next request, so `locked` gets exactly what a signed-out visitor gets.
 """
 
 from __future__ import annotations
@@ -16,7 +18,17 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from portal.audit.services import audit_record
 from tests.conftest import Council, client_for
 
-ACTORS = ["anonymous", "provider_a", "provider_a_admin", "provider_b", "manager", "finance", "portal_admin"]
+ACTORS = [
+    "anonymous",
+    "provider_a",
+    "provider_a_admin",
+    "provider_b",
+    "manager",
+    "finance",
+    "portal_admin",
+    "unverified",
+    "locked",
+]
 
 
 def expect(
@@ -27,24 +39,25 @@ def expect(
     manager: int,
     finance: int,
     portal_admin: int,
+    *,
+    unverified: int = 302,
 ) -> dict[str, int]:
-    return dict(
-        zip(
-            ACTORS,
-            [anonymous, provider_a, provider_a_admin, provider_b, manager, finance, portal_admin],
-            strict=True,
-        )
-    )
+    statuses = [anonymous, provider_a, provider_a_admin, provider_b, manager, finance, portal_admin, unverified]
+    return dict(zip(ACTORS, [*statuses, anonymous], strict=True))
 
 
-def everyone(status: int) -> dict[str, int]:
-    return dict.fromkeys(ACTORS, status)
+def everyone(status: int, *, unverified: int | None = None) -> dict[str, int]:
+    return expect(*[status] * 7, unverified=status if unverified is None else unverified)
 
 
 SIGNED_IN_ONLY = expect(302, 200, 200, 200, 200, 200, 200)
 PROVIDER_PAGE = expect(302, 200, 200, 200, 302, 403, 403)
 COUNCIL_PAGE = expect(302, 403, 403, 403, 403, 200, 200)
 SIGNED_OUT_ONLY = expect(200, 302, 302, 302, 302, 302, 302)
+PORTAL_ADMIN_ONLY = expect(302, 403, 403, 403, 403, 403, 200)
+PROVIDER_ADMIN_ONLY = expect(302, 403, 200, 403, 302, 403, 403)
+CODE_PAGE = expect(302, 302, 302, 302, 302, 302, 302, unverified=200)
+A_USER: Callable[[Council], dict[str, Any]] = lambda c: {"pk": c.users["provider_a"].pk}  # noqa: E731
 DJANGO_ADMIN = expect(302, 302, 302, 302, 302, 302, 200)
 
 NoArgs: Callable[[Council], dict[str, Any]] = lambda c: {}  # noqa: E731
@@ -56,12 +69,12 @@ MATRIX: dict[str, tuple[Callable[[Council], dict[str, Any]], dict[str, int]]] = 
     "accessibility": (NoArgs, everyone(200)),
     # allauth (sign-in stand-in until issue #4)
     "account_login": (NoArgs, SIGNED_OUT_ONLY),
-    "account_logout": (NoArgs, expect(302, 200, 200, 200, 200, 200, 200)),
+    "account_logout": (NoArgs, expect(302, 200, 200, 200, 200, 200, 200, unverified=200)),
     "account_inactive": (NoArgs, everyone(200)),
     "account_signup": (NoArgs, SIGNED_OUT_ONLY),
     "account_reauthenticate": (NoArgs, SIGNED_IN_ONLY),
     "account_email": (NoArgs, SIGNED_IN_ONLY),
-    "account_email_verification_sent": (NoArgs, everyone(200)),
+    "account_email_verification_sent": (NoArgs, everyone(200, unverified=302)),
     "account_change_password": (NoArgs, SIGNED_IN_ONLY),
     "account_set_password": (NoArgs, expect(302, 302, 302, 302, 302, 302, 302)),
     "account_reset_password": (NoArgs, everyone(200)),
@@ -69,7 +82,34 @@ MATRIX: dict[str, tuple[Callable[[Council], dict[str, Any]], dict[str, int]]] = 
     "account_reset_password_from_key": (lambda c: {"uidb36": "zz", "key": "not-a-key"}, everyone(200)),
     "account_reset_password_from_key_done": (NoArgs, everyone(200)),
     "account_confirm_login_code": (NoArgs, everyone(302)),
-    "account_confirm_email": (lambda c: {"key": "not-a-key"}, everyone(200)),
+    "account_confirm_email": (lambda c: {"key": "not-a-key"}, everyone(200, unverified=302)),
+    # the six-digit code and the account's own pages
+    "code_verify": (NoArgs, CODE_PAGE),
+    "code_backup": (NoArgs, CODE_PAGE),
+    "code_email": (NoArgs, CODE_PAGE),
+    "code_enrol": (NoArgs, expect(302, 302, 302, 302, 302, 302, 302)),
+    "backup_codes_new": (NoArgs, expect(302, 302, 302, 302, 302, 302, 302)),
+    "backup_codes_regenerate": (NoArgs, expect(302, 302, 302, 302, 302, 302, 302)),
+    "code_lost": (NoArgs, everyone(200)),
+    "code_lost_sent": (NoArgs, everyone(200)),
+    "code_reset": (lambda c: {"token": "not-a-token"}, everyone(400)),
+    "invitation_accept": (lambda c: {"token": "not-a-token"}, everyone(400)),
+    "account_security": (NoArgs, SIGNED_IN_ONLY),
+    "session_keepalive": (NoArgs, expect(401, 204, 204, 204, 204, 204, 204, unverified=204)),
+    # account administration
+    "council_accounts": (NoArgs, PORTAL_ADMIN_ONLY),
+    "council_account_invite": (NoArgs, PORTAL_ADMIN_ONLY),
+    "council_account": (A_USER, PORTAL_ADMIN_ONLY),
+    "council_account_unlock": (A_USER, PORTAL_ADMIN_ONLY),
+    "council_account_lock": (A_USER, PORTAL_ADMIN_ONLY),
+    "council_account_deactivate": (A_USER, PORTAL_ADMIN_ONLY),
+    "council_account_resend_invitation": (A_USER, PORTAL_ADMIN_ONLY),
+    "council_account_reset_code": (A_USER, PORTAL_ADMIN_ONLY),
+    "provider_users": (NoArgs, PROVIDER_ADMIN_ONLY),
+    "provider_user_invite": (NoArgs, PROVIDER_ADMIN_ONLY),
+    "provider_user": (A_USER, PROVIDER_ADMIN_ONLY),
+    "provider_user_resend_invitation": (A_USER, PROVIDER_ADMIN_ONLY),
+    "provider_user_remove": (A_USER, PROVIDER_ADMIN_ONLY),
     # the provider in use
     "provider_switch": (NoArgs, expect(302, 200, 200, 200, 200, 403, 403)),
     "care_package_lines": (NoArgs, PROVIDER_PAGE),
@@ -139,7 +179,11 @@ def test_every_url_is_in_the_matrix() -> None:
 @pytest.fixture
 def actor_client(request: pytest.FixtureRequest, council: Council) -> Client:
     actor = request.param
-    return client_for(None if actor == "anonymous" else council.users[actor])
+    if actor == "anonymous":
+        return client_for(None)
+    if actor == "locked":
+        return request.getfixturevalue("locked_client")
+    return client_for(council.users[actor], verified=actor != "unverified")
 
 
 @pytest.mark.parametrize("url_name", sorted(MATRIX))

@@ -16,6 +16,8 @@ PRODUCTION_ENV = {
     "SECRET_KEY": "k" * 20 + "-a-long-random-production-secret-for-the-test-0123456789",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/postgres",
     "CELERY_BROKER_URL": "redis://127.0.0.1:6379/15",
+    "CACHE_URL": "redis://127.0.0.1:6379/14",
+    "PORTAL_BASE_URL": "https://portal.example.gov.uk",
     "ALLOWED_HOSTS": "portal.example.gov.uk",
     "DEFAULT_FROM_EMAIL": "Provider portal <no-reply@example.gov.uk>",
 }
