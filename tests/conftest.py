@@ -9,7 +9,12 @@ has given its six-digit code.
 
 from __future__ import annotations
 
+import email
+import email.policy
+from collections.abc import Callable
 from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -28,6 +33,27 @@ def _mail_to_files(settings, tmp_path):
     """Every test's email lands in its own folder (the file backend every process writes to)."""
     settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     settings.EMAIL_FILE_PATH = str(tmp_path / "mail")
+
+
+def read_mailbox(folder: str | Path) -> list[EmailMessage]:
+    messages = []
+    for file in sorted(Path(folder).glob("*.log"), key=lambda f: (f.stat().st_mtime_ns, f.name)):
+        for chunk in file.read_bytes().split(b"-" * 79 + b"\n"):
+            if chunk.strip():
+                messages.append(email.message_from_bytes(chunk.strip(), policy=email.policy.default))
+    return messages
+
+
+@pytest.fixture
+def mailbox(settings) -> Callable[[], list[EmailMessage]]:
+    """A reader of the email sent so far in this test, from the files every process writes."""
+    return lambda: read_mailbox(settings.EMAIL_FILE_PATH)
+
+
+def email_body(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None
+    return str(part.get_content())
 
 
 @dataclass

@@ -70,6 +70,25 @@ def test_demo_stack_serves_health_and_sign_in(tmp_path: Path) -> None:
             headers={"Referer": f"{base}/accounts/login/"},
             timeout=30,
         )
+        assert home.status_code == 200 and home.url.startswith(f"{base}/accounts/code/"), home.text[:2000]
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', home.text)
+        assert token and "Enter your security code" in home.text
+        code = subprocess.run(
+            [str(ROOT / ".venv" / "bin" / "python"), "manage.py", "demo_code", DEMO_EMAIL],
+            cwd=ROOT,
+            env=env | {"PORTAL_ENV": "demo"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout.strip()
+        assert re.fullmatch(r"\d{6}", code), code
+        home = session.post(
+            home.url,
+            data={"code": code, "next": "/", "csrfmiddlewaretoken": token.group(1)},
+            headers={"Referer": home.url},
+            timeout=30,
+        )
         assert home.status_code == 200 and home.url == f"{base}/", home.text[:2000]
         assert "Acting for" in home.text and "Sign out" in home.text
 

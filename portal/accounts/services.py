@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import password_validation
@@ -183,10 +184,20 @@ def totp_device_for_enrolment(*, user: User) -> TOTPDevice:
     return device
 
 
+def _ensure_not_throttled(device: Any) -> None:
+    """Wrong codes make the device wait (1 s, 2 s, 4 s, …): say so rather than call a right code wrong."""
+    if device is None:
+        return
+    allowed, info = device.verify_is_allowed()
+    if not allowed:
+        raise AccountError("You have entered too many wrong codes. Wait a minute, then try again")
+
+
 def totp_enrolment_confirm(*, user: User, token: str) -> TOTPDevice | None:
     """Confirm the authenticator app with its first valid code; None when the code is wrong."""
     with transaction.atomic():
         device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
+        _ensure_not_throttled(device)
         if device is None or not device.verify_token(token):
             return None
         TOTPDevice.objects.filter(user=user, confirmed=True).delete()
@@ -237,6 +248,7 @@ def code_verify(*, user: User, method: str, token: str) -> TOTPDevice | BackupCo
     token = token.strip().replace(" ", "")
     with transaction.atomic():
         device = model.objects.select_for_update().filter(user=user, confirmed=True).first()
+        _ensure_not_throttled(device)
         verified = device is not None and device.verify_token(token)
         audit_record(
             action="accounts.user.code_verified" if verified else "accounts.user.code_failed",

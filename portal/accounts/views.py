@@ -88,9 +88,13 @@ class CodeVerifyView(View):
     def post(self, request: HttpRequest) -> HttpResponse:
         form = self.form_class(request.POST)
         if form.is_valid():
-            device = services.code_verify(
-                user=_signed_in_user(request), method=self.method, token=form.cleaned_data["code"]
-            )
+            try:
+                device = services.code_verify(
+                    user=_signed_in_user(request), method=self.method, token=form.cleaned_data["code"]
+                )
+            except AccountError as error:
+                form.add_error("code", str(error))
+                return render(request, self.template_name, self.context(form))
             if device is not None:
                 return _complete_sign_in(request, device, self.method)
             form.add_error("code", self.wrong_code_message())
@@ -157,9 +161,13 @@ class CodeEnrolView(View):
     def post(self, request: HttpRequest) -> HttpResponse:
         form = SecurityCodeForm(request.POST)
         if form.is_valid():
-            device = services.totp_enrolment_confirm(
-                user=_signed_in_user(request), token=form.cleaned_data["code"]
-            )
+            try:
+                device = services.totp_enrolment_confirm(
+                    user=_signed_in_user(request), token=form.cleaned_data["code"]
+                )
+            except AccountError as error:
+                form.add_error("code", str(error))
+                return render(request, self.template_name, self.context(form))
             if device is not None:
                 django_otp.login(request, device)
                 request.session.cycle_key()

@@ -6,12 +6,7 @@ is checked for it, as well as for the portal's layout and the absence of a sign-
 
 from __future__ import annotations
 
-import email
-import email.policy
 import re
-from collections.abc import Callable
-from email.message import EmailMessage
-from pathlib import Path
 
 import pytest
 from allauth.account import urls as allauth_account_urls
@@ -23,7 +18,7 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 
 from portal.accounts.models import User
-from tests.conftest import client_for, current_code, enrol
+from tests.conftest import client_for, current_code, email_body, enrol
 
 EMAIL = "jo.bloggs@example.org"
 PASSWORD = "original-password-for-jo-1"
@@ -56,30 +51,6 @@ def jo(db) -> User:
 @pytest.fixture
 def signed_in_client(jo: User) -> Client:
     return client_for(jo)
-
-
-@pytest.fixture
-def mailbox(settings, tmp_path) -> Callable[[], list[EmailMessage]]:
-    """Email goes to files, as in every process of the portal; returns a reader of what was sent."""
-    folder = tmp_path / "allauth-mail"
-    settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
-    settings.EMAIL_FILE_PATH = str(folder)
-
-    def read() -> list[EmailMessage]:
-        messages = []
-        for file in sorted(Path(folder).glob("*.log")):
-            for chunk in file.read_bytes().split(b"-" * 79 + b"\n"):
-                if chunk.strip():
-                    messages.append(email.message_from_bytes(chunk.strip(), policy=email.policy.default))
-        return messages
-
-    return read
-
-
-def _body(message: EmailMessage) -> str:
-    part = message.get_body(preferencelist=("plain",))
-    assert part is not None
-    return part.get_content()
 
 
 def page_html(response) -> str:
@@ -346,13 +317,13 @@ def test_password_reset_does_not_reveal_whether_an_address_has_an_account(client
 
     sent = {message["To"]: message for message in mailbox()}
     assert set(sent) == {EMAIL, "nobody@example.org"}
-    assert "/accounts/password/reset/key/" in _body(sent[EMAIL])
-    unknown_body = _body(sent["nobody@example.org"])
+    assert "/accounts/password/reset/key/" in email_body(sent[EMAIL])
+    unknown_body = email_body(sent["nobody@example.org"])
     assert "/accounts/" not in unknown_body, "no reset link, and no sign-up link"
     assert "Accounts are created by the council" in unknown_body
     assert django_settings.PORTAL_SUPPORT_EMAIL in unknown_body
     for message in sent.values():
-        assert "!!MISSING" not in _body(message) + str(message["Subject"])
+        assert "!!MISSING" not in email_body(message) + str(message["Subject"])
 
 
 def test_password_reset_with_an_invalid_email_shows_the_error_summary(client, db, mailbox):
@@ -365,7 +336,7 @@ def test_password_reset_with_an_invalid_email_shows_the_error_summary(client, db
 
 def _reset_link(mailbox) -> str:
     (message,) = [m for m in mailbox() if m["To"] == EMAIL]
-    body = _body(message)
+    body = email_body(message)
     assert "!!MISSING" not in body
     assert django_settings.COUNCIL_NAME in body
     assert "expires after 3 days" in body

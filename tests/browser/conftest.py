@@ -12,7 +12,6 @@ from playwright.sync_api import Page, expect
 
 from portal.accounts.models import User
 from tests.conftest import current_code, enrol
-
 from tests.factories import TEST_PASSWORD
 
 # Playwright's sync API runs an event loop in the test's thread; the test's own ORM calls are still

@@ -42,7 +42,16 @@ def expect(
     *,
     unverified: int = 302,
 ) -> dict[str, int]:
-    statuses = [anonymous, provider_a, provider_a_admin, provider_b, manager, finance, portal_admin, unverified]
+    statuses = [
+        anonymous,
+        provider_a,
+        provider_a_admin,
+        provider_b,
+        manager,
+        finance,
+        portal_admin,
+        unverified,
+    ]
     return dict(zip(ACTORS, [*statuses, anonymous], strict=True))
 
 
