@@ -188,7 +188,7 @@ def _ensure_not_throttled(device: Any) -> None:
     """Wrong codes make the device wait (1 s, 2 s, 4 s, …): say so rather than call a right code wrong."""
     if device is None:
         return
-    allowed, info = device.verify_is_allowed()
+    allowed, _ = device.verify_is_allowed()
     if not allowed:
         raise AccountError("You have entered too many wrong codes. Wait a minute, then try again")
 
