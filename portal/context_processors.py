@@ -16,4 +16,5 @@ def portal(request: HttpRequest) -> dict[str, Any]:
         "provider_in_use": getattr(request, "provider", None),
         "memberships": getattr(request, "memberships", []),
         "portal_perms": getattr(request, "portal_perms", frozenset()),
+        "session_timeout_seconds": settings.SESSION_COOKIE_AGE,
     }

@@ -31,8 +31,12 @@ class AccountFilter(django_filters.FilterSet):
         help_text="Name or email address",
         widget=forms.TextInput(attrs={"type": "search", "spellcheck": "false"}),
     )
-    status = django_filters.ChoiceFilter(choices=STATUS_CHOICES, method="by_status", empty_label="Any status")
-    role = django_filters.ChoiceFilter(choices=ROLE_CHOICES, method="by_role", empty_label="Any role")
+    status = django_filters.ChoiceFilter(
+        label="Status", choices=STATUS_CHOICES, method="by_status", empty_label="Any status"
+    )
+    role = django_filters.ChoiceFilter(
+        label="Role", choices=ROLE_CHOICES, method="by_role", empty_label="Any role"
+    )
     provider = django_filters.CharFilter(
         label="Provider", method="by_provider", help_text="Provider name or reference"
     )

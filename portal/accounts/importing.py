@@ -90,7 +90,9 @@ def users_import(*, text: str, by: User | None, dry_run: bool) -> ImportReport:
     report = ImportReport(rows=rows, applied=False)
     if dry_run or not report.ok or not rows:
         for row in rows:
-            row.outcome = "would be invited" if report.ok else "no problems, but not created (other rows are wrong)"
+            row.outcome = (
+                "would be invited" if report.ok else "no problems, but not created (other rows are wrong)"
+            )
         return report
     with transaction.atomic():
         for result, plan in plans:

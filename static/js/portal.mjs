@@ -2,3 +2,4 @@
 import { initAll } from "./govuk-frontend.min.js";
 
 initAll();
+import "./session-timeout.mjs";

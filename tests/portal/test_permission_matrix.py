@@ -206,3 +206,7 @@ def test_permission_matrix(
     assert response.status_code == expected[actor], (
         f"{url_name} as {actor}: expected {expected[actor]}, got {response.status_code}"
     )
+    if response.status_code == 200 and response.get("Content-Type", "").startswith("text/html"):
+        page = response.content.decode()
+        assert "!!MISSING" not in page, f"{url_name} as {actor} renders a missing variable"
+        assert "[invalid name]" not in page, f"{url_name} as {actor} has a filter with no label"
