@@ -392,3 +392,25 @@ def test_the_session_ends_twelve_hours_after_sign_in(council: Council) -> None:
     assert client.get(reverse("home")).status_code == 200
     with time_machine.travel(clock.now() + dt.timedelta(hours=12, minutes=1)):
         assert client.get(reverse("home"))["Location"].startswith(reverse("account_login"))
+
+
+def test_the_session_key_changes_at_the_password_and_at_the_code(council: Council) -> None:
+    user = council.users["provider_a"]
+    device = enrol(user)
+    client = Client()
+    client.get(reverse("account_login"))
+    anonymous_key = client.session.session_key
+    sign_in_with_password(client, user.email)
+    password_key = client.session.session_key
+    client.post(reverse("code_verify"), {"code": current_code(device)})
+    code_key = client.session.session_key
+    assert len({anonymous_key, password_key, code_key}) == 3
+    assert client.get(reverse("home")).status_code == 200
+
+
+def test_a_new_password_ends_other_sessions(council: Council) -> None:
+    user = council.users["provider_a"]
+    live = client_for(user)
+    user.set_password(NEW_PASSWORD)
+    user.save()
+    assert live.get(reverse("home"))["Location"].startswith(reverse("account_login"))

@@ -72,3 +72,23 @@ def test_bad_rows_are_reported_and_nothing_is_created(tmp_path: Path, council: C
 def test_a_wrong_header_is_refused(tmp_path: Path, council: Council) -> None:
     out = run(tmp_path, "mail,who\nx@example.org,X\n")
     assert "The header must be: email, name, provider reference, role" in out and "ERROR" in out
+
+
+def test_demo_code_prints_a_demo_logins_code_and_refuses_outside_the_demo(settings, council: Council) -> None:
+    from io import StringIO
+
+    from portal.providers.seeding import demo_security_code_enrol
+    from tests.conftest import current_code
+    from tests.factories import UserFactory
+
+    demo_user = UserFactory(email="finance@demo.example.org")
+    demo_security_code_enrol(demo_user)
+    settings.DEMO = True
+    out = StringIO()
+    call_command("demo_code", "finance@demo.example.org", stdout=out, stderr=StringIO())
+    assert out.getvalue().strip() == current_code(demo_user.totpdevice_set.get())
+    with pytest.raises(CommandError, match="not a demo login"):
+        call_command("demo_code", council.users["provider_a"].email, stdout=StringIO(), stderr=StringIO())
+    settings.DEMO = False
+    with pytest.raises(CommandError, match="only in the demo"):
+        call_command("demo_code", "finance@demo.example.org", stdout=StringIO(), stderr=StringIO())
