@@ -50,6 +50,8 @@ if PRODUCTION:
             "ALLOWED_HOSTS",
             "DEFAULT_FROM_EMAIL",
             "PORTAL_BASE_URL",
+            "BACKOFFICE_URL",
+            "BACKOFFICE_TOKEN",
         )
         if not env(name)
     ]
@@ -260,6 +262,15 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 
+# The back office (ContrOCC; the simulator in demo and tests). Only contrOCC_sync's client knows these.
+BACKOFFICE_URL = env("BACKOFFICE_URL", "http://127.0.0.1:8001").rstrip("/")
+BACKOFFICE_TOKEN = env("BACKOFFICE_TOKEN", "demo-backoffice-token")
+BACKOFFICE_CONNECT_TIMEOUT = float(env("BACKOFFICE_CONNECT_TIMEOUT", "3"))
+BACKOFFICE_READ_TIMEOUT = float(env("BACKOFFICE_READ_TIMEOUT", "10"))
+BACKOFFICE_PAGE_SIZE = int(env("BACKOFFICE_PAGE_SIZE", "500"))
+# /healthz calls the back office down when its last heartbeat is older than this, or failed.
+BACKOFFICE_HEARTBEAT_STALE_SECONDS = 180
+
 # Cache: rate limits must be shared by every process (web workers, worker).
 if env("CACHE_URL"):
     CACHES = {
@@ -301,6 +312,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "portal.accounts.tasks.expired_sessions_clear",
         "schedule": crontab(hour=3, minute=0),
     },
+    "backoffice-heartbeat": {"task": "contrOCC_sync.tasks.heartbeat_record", "schedule": 30.0},
+    "backoffice-pull": {"task": "contrOCC_sync.tasks.sync_pull_all", "schedule": 60.0},
+    "backoffice-outbox-sweep": {"task": "contrOCC_sync.tasks.outbox_sweep", "schedule": 60.0},
 }
 
 # Security headers -------------------------------------------------------------------------------

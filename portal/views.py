@@ -13,6 +13,8 @@ from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 from kombu import Connection
 
+from contrOCC_sync.services import backoffice_up
+
 logger = logging.getLogger(__name__)
 
 
@@ -26,7 +28,7 @@ class HomeView(TemplateView):
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
     """The state of what the portal depends on: 200 when all are up, 503 otherwise. Nothing sensitive."""
-    checks = {"database": _database_up(), "broker": _broker_up()}
+    checks = {"database": _database_up(), "broker": _broker_up(), "backoffice": _backoffice_up()}
     healthy = all(checks.values())
     return JsonResponse(
         {
@@ -44,6 +46,15 @@ def _database_up() -> bool:
             return cursor.fetchone() == (1,)
     except Exception:
         logger.exception("health check: database down")
+        return False
+
+
+def _backoffice_up() -> bool:
+    """From the heartbeat a beat task records: a web request never calls the back office."""
+    try:
+        return backoffice_up()
+    except Exception:
+        logger.exception("health check: cannot read the back-office heartbeat")
         return False
 
 
