@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import shared_task
+from celery.signals import worker_ready
 
 from contrOCC_sync import inbound, outbox, services
 from contrOCC_sync.client import BackOfficeUnavailable
@@ -48,3 +49,10 @@ def sync_stream_pull(name: str) -> str:
 @shared_task
 def heartbeat_record() -> bool:
     return services.heartbeat_record().ok
+
+
+@worker_ready.connect
+def _check_the_back_office_at_start(sender: Any = None, **kwargs: Any) -> None:
+    """A worker that starts checks the link and pulls at once, rather than after the first beat interval."""
+    heartbeat_record.delay()
+    sync_pull_all.delay()

@@ -15,6 +15,8 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from contrOCC_sync.models import Heartbeat
+from portal import clock
 from portal.audit.services import audit_record
 from tests.conftest import Council, client_for
 
@@ -74,7 +76,7 @@ NoArgs: Callable[[Council], dict[str, Any]] = lambda c: {}  # noqa: E731
 # url name: (kwargs from the council fixture, expected status by actor)
 MATRIX: dict[str, tuple[Callable[[Council], dict[str, Any]], dict[str, int]]] = {
     "home": (NoArgs, SIGNED_IN_ONLY),
-    "healthz": (NoArgs, everyone(200)),
+    "healthz": (lambda c: fresh_heartbeat(), everyone(200)),
     "accessibility": (NoArgs, everyone(200)),
     # allauth (sign-in stand-in until issue #4)
     "account_login": (NoArgs, SIGNED_OUT_ONLY),
@@ -164,6 +166,11 @@ for _model, _object_id in ADMIN_OBJECTS.items():
             lambda c, get=_object_id: {"object_id": get(c)},
             DJANGO_ADMIN | {"portal_admin": _status},
         )
+
+
+def fresh_heartbeat() -> dict[str, Any]:
+    Heartbeat.objects.update_or_create(component="backoffice", defaults={"ok": True, "checked_at": clock.now()})
+    return {}
 
 
 def url_names(patterns: list[Any], namespace: str | None = None) -> Iterator[str]:
