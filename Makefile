@@ -13,6 +13,12 @@ APT_DEMO_PACKAGES := fonts-liberation2 libpango-1.0-0 libpangoft2-1.0-0 libharfb
 # The suite's PostgreSQL and Redis (the machine's own; pytest-django creates test_portal).
 TEST_ENV := PORTAL_ENV=test DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/portal} \
 	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-redis://127.0.0.1:6379/15} CACHE_URL=$${CACHE_URL:-redis://127.0.0.1:6379/14}
+# The simulated back office is a second Django project with its own settings and its own suite
+# (contrOCC_sync/simulator/pytest.ini); pytest-django creates test_backoffice.
+SIM_MANAGE := $(PY) -m contrOCC_sync.simulator.manage
+SIM_TEST_ENV := PORTAL_ENV=test \
+	BACKOFFICE_DATABASE_URL=$${BACKOFFICE_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/backoffice}
+SIM_PYTEST := $(VENV)/bin/pytest -c contrOCC_sync/simulator/pytest.ini contrOCC_sync/simulator/tests
 
 .PHONY: help
 help: ## List the targets
@@ -59,7 +65,23 @@ demo: install apt-demo ## Run the portal with demo data on embedded defaults (ht
 
 .PHONY: test
 test: install apt-test services check ## Install what is missing, then run the whole suite on PostgreSQL
+	@$(SIM_TEST_ENV) $(SIM_PYTEST) -q
 	@$(TEST_ENV) $(VENV)/bin/pytest
+
+.PHONY: test-backoffice
+test-backoffice: install services ## Run the simulated back office's own suite alone
+	@$(SIM_TEST_ENV) $(SIM_PYTEST)
+
+# --- benchmarks -------------------------------------------------------------------------------
+
+# A database of their own (dropped and seeded afresh every run: tests/benchmarks/run.py), and Redis
+# databases the suite does not use.
+BENCH_ENV := PORTAL_ENV=test BENCH_DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/portal_bench} \
+	CELERY_BROKER_URL=redis://127.0.0.1:6379/13 CACHE_URL=redis://127.0.0.1:6379/12
+
+.PHONY: bench
+bench: install services ## Benchmarks at the large scale against their floors: var/benchmarks.json, docs/benchmarks.md
+	@$(BENCH_ENV) $(PY) -m tests.benchmarks.run
 
 # --- quality gate -----------------------------------------------------------------------------
 
@@ -70,6 +92,8 @@ check: install ## ruff, mypy, Django's checks, missing migrations, docker-compos
 	@$(VENV)/bin/mypy --no-error-summary .
 	@$(PY) manage.py check --fail-level WARNING | grep -v "^System check identified no issues" || true
 	@$(PY) manage.py makemigrations --check --dry-run --no-input > /dev/null || { echo "Missing migrations: run manage.py makemigrations"; exit 1; }
+	@$(SIM_MANAGE) check --fail-level WARNING | grep -v "^System check identified no issues" || true
+	@$(SIM_MANAGE) makemigrations --check --dry-run --no-input > /dev/null || { echo "Missing simulator migrations: run python -m contrOCC_sync.simulator.manage makemigrations"; exit 1; }
 	@$(VENV)/bin/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml > /dev/null
 	@echo "check: all clean"
 

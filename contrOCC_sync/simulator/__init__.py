@@ -1,0 +1,1 @@
+"""The simulated back office: a second Django project (see docs/backoffice-simulator.md)."""

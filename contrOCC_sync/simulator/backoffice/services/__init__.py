@@ -1,0 +1,1 @@
+"""The back office's business rules. Views, commands and the scheduler only call these."""
