@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -33,6 +34,10 @@ pytestmark = pytest.mark.django_db
 
 FEW, MANY = 5, 60
 PAGE_SIZE = 50
+# What every signed-in page costs before its own queries: the session, the user, the code device
+# (django-otp), the memberships in use (ProviderInUseMiddleware), and saving the session
+# (SESSION_SAVE_EVERY_REQUEST: a savepoint, the UPDATE, its release).
+SIGNED_IN = 7
 
 
 # Growing the rows a page shows ------------------------------------------------------------------
@@ -104,14 +109,20 @@ def _listed(existing: int) -> Callable[[Council, int], int]:
 
 
 PAGES = [
-    Page("home, provider user", "provider_a", lambda c: reverse("home"), add_own_lines, budget=7),
-    Page("home, council staff", "finance", lambda c: reverse("home"), add_lines_of_other_providers, budget=6),
+    Page("home, provider user", "provider_a", lambda c: reverse("home"), add_own_lines, budget=SIGNED_IN),
+    Page(
+        "home, council staff",
+        "finance",
+        lambda c: reverse("home"),
+        add_lines_of_other_providers,
+        budget=SIGNED_IN,
+    ),
     Page(
         "care package lines",
         "provider_a",
         lambda c: reverse("care_package_lines"),
         add_own_lines,
-        budget=10,
+        budget=SIGNED_IN + 3,  # the count, the filter's service types, the page of lines
         rows_shown=_listed(1),
     ),
     Page(
@@ -119,14 +130,14 @@ PAGES = [
         "provider_a",
         lambda c: reverse("care_package_line", args=[c.line_a.ref]),
         add_own_lines,
-        budget=8,
+        budget=SIGNED_IN + 1,  # the line with its person, service type and provider
     ),
     Page(
         "council care package lines",
         "finance",
         lambda c: reverse("council_care_package_lines"),
         add_lines_of_other_providers,
-        budget=9,
+        budget=SIGNED_IN + 3,  # the count, the filter's service types, the page of lines
         rows_shown=_listed(2),
     ),
     Page(
@@ -134,7 +145,7 @@ PAGES = [
         "finance",
         lambda c: reverse("council_providers"),
         add_providers,
-        budget=8,
+        budget=SIGNED_IN + 2,  # the count, the page of providers with their active lines counted
         rows_shown=_listed(2),
     ),
     Page(
@@ -142,14 +153,14 @@ PAGES = [
         "finance",
         lambda c: reverse("council_provider", args=[c.provider_a.ref]),
         add_own_lines,
-        budget=7,
+        budget=SIGNED_IN + 1,  # the provider with its active lines counted
     ),
     Page(
         "council accounts, portal administrator",
         "portal_admin",
         lambda c: reverse("council_accounts"),
         add_accounts,
-        budget=9,
+        budget=SIGNED_IN + 3,  # the count, the page of logins, their memberships with providers
         rows_shown=_listed(8),  # the council fixture's eight logins
     ),
     Page(
@@ -157,18 +168,19 @@ PAGES = [
         "provider_a_admin",
         lambda c: reverse("provider_users"),
         add_colleagues,
-        budget=10,
+        budget=SIGNED_IN + 3,  # the count, the page of logins, their memberships of this provider
         rows_shown=_listed(5),  # provider A's five logins in the council fixture (the manager included)
     ),
 ]
 
 
 def _normalised(sql: str) -> str:
-    """A statement with its literal values blanked, so the same query for another row counts as one."""
-    return re.sub(r"\b\d+\b|'[^']*'", "?", sql)
+    """A statement with its literals and numbered names (savepoints, cursors) blanked, so the same
+    query for another row counts as the same statement."""
+    return re.sub(r"'[^']*'|\d+", "?", sql)
 
 
-def _count(client: Client, url: str) -> tuple[int, list[str], object]:
+def _count(client: Client, url: str) -> tuple[int, list[str], Any]:
     client.get(url)  # the first request of a session may do one-off work (a session write, a cache fill)
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url)
@@ -182,9 +194,7 @@ def _repeated(few: list[str], many: list[str]) -> str:
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[page.id for page in PAGES])
-def test_the_page_keeps_to_its_query_budget_whatever_the_number_of_rows(
-    page: Page, council: Council
-) -> None:
+def test_the_page_keeps_to_its_query_budget_whatever_the_number_of_rows(page: Page, council: Council) -> None:
     client = client_for(council.users[page.actor])
     url = page.url(council)
 
@@ -194,9 +204,9 @@ def test_the_page_keeps_to_its_query_budget_whatever_the_number_of_rows(
     many, many_sql, many_response = _count(client, url)
 
     if page.rows_shown is not None:  # the rows really grew: the test would prove nothing otherwise
-        listed = few_response.context["page_obj"].object_list  # type: ignore[attr-defined]
+        listed = few_response.context["page_obj"].object_list
         assert len(listed) == page.rows_shown(council, FEW)
-        listed = many_response.context["page_obj"].object_list  # type: ignore[attr-defined]
+        listed = many_response.context["page_obj"].object_list
         assert len(listed) == page.rows_shown(council, MANY) == PAGE_SIZE
     assert many == few, (
         f"{page.id}: {few} queries with {FEW} rows, {many} with {MANY}. Repeated per row:\n"

@@ -18,16 +18,18 @@ from django.core.management import CommandError, call_command
 from django.db import transaction
 from pytest_django import DjangoDbBlocker
 
+from contrOCC_sync.simulator.backoffice import plan
+from contrOCC_sync.simulator.backoffice.plan import apportion, council_plan
 from portal.accounts.models import Membership, User
 from portal.audit.models import AuditEvent
 from portal.audit.services import audit_record
 from portal.providers import seeding
 from portal.providers.models import CarePackageLine, Provider, ServiceType, ServiceUser
-from portal.providers.seeding import SeedResult, apportion, council_plan, seed_council
+from portal.providers.seeding import SeedResult, seed_council
 
 TODAY = dt.date(2026, 3, 2)
 PASSWORD = "correct-horse-battery-demo"
-TINY = seeding.Scale("tiny", 6, 2, 3, service_users=120, lines=180, flagship_lines=40)
+TINY = plan.Scale("tiny", 6, 2, 3, service_users=120, lines=180, flagship_lines=40)
 
 
 @pytest.fixture
@@ -245,7 +247,7 @@ class TestDemoScale:
                 assert line.start_date <= line.service_user.deceased_on
             # Adults' services for adults, placements for children in care.
             expected = {
-                "adult": set(seeding.ADULT_TYPE_CODES),
+                "adult": set(plan.ADULT_TYPE_CODES),
                 "children": {"AGENCY"},
                 "foster_carer": {"FOSTER"},
             }

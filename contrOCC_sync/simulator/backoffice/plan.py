@@ -1,13 +1,10 @@
 """The council's plan: every provider, person and care package line decided from a scale, a seed and a
 reference date, in memory, writing nothing.
 
-TO BE UNIFIED (issue #5): this is a COPY of the planning half of `portal/providers/seeding.py`
-(`Scale`/`SCALES`, the service type table, names, the `_*Plan` dataclasses, `council_plan` and its helpers,
-`apportion`), with the portal's `Provider.Kind` / `CarePackageLine.Status` choices replaced by the plain
-strings they stand for. The simulator cannot import the portal's module: it imports the portal's models
-(and `portal/__init__.py` loads its Celery app). Once the portal seeds by sync, the portal's module should
-import this one (pure: no models) instead of keeping its own copy; until then
-`tests/test_seeding.py::test_plan_matches_the_portals` fails on any drift between the two.
+The one plan: the simulator seeds the back office from it (`seed_backoffice`), and the portal's
+`seed_council` (tests and benchmarks) writes the portal's tables from it, so references mean the same
+council on both sides. It uses no models of either project, only plain strings for kinds and statuses,
+so the portal may import it without loading the simulator.
 
 What must stay true: deterministic (one `random.Random(seed)`, integer draws and `random()` only), and
 identical to the portal's plan for the same scale, seed and date, so references (PRV00001, CL…, CPL…)

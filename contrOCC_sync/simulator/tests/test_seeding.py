@@ -3,11 +3,7 @@ portal's stand-in seeder (until the two are unified)."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import json
-import subprocess
-import sys
 from decimal import Decimal
 from io import StringIO
 
@@ -23,8 +19,6 @@ from contrOCC_sync.simulator.backoffice.models import (
     ServiceUser,
 )
 from contrOCC_sync.simulator.backoffice.seeding import backoffice_seed
-
-from .conftest import REPO, process_env
 
 TODAY = dt.date(2026, 3, 2)
 TINY = plan.Scale("tiny", 6, 2, 3, service_users=120, lines=180, flagship_lines=40)
@@ -96,34 +90,3 @@ def test_the_command_seeds_once_and_refuses_to_seed_twice(db):
     assert "already seeded" in again.getvalue()
     with pytest.raises(CommandError, match="--replace"):
         call_command("seed_backoffice", "--scale", "demo", "--seed", "2026", stdout=StringIO())
-
-
-PORTAL_PLAN = """
-import dataclasses, datetime as dt, json, django
-django.setup()
-from portal.providers import seeding
-plan = seeding.council_plan(scale=seeding.Scale("tiny", 6, 2, 3, 120, 180, 40), seed=7, today=dt.date(2026, 3, 2))
-print(json.dumps([[dataclasses.astuple(row) for row in rows] for rows in (plan.providers, plan.people, plan.lines)], default=str))
-"""
-
-
-@pytest.mark.slow
-def test_plan_matches_the_portals():
-    """TO BE UNIFIED: the copy in plan.py must plan exactly what portal/providers/seeding.py plans."""
-    env = process_env(DJANGO_SETTINGS_MODULE="portal.settings")
-    env.pop("DATABASE_URL", None)
-    result = subprocess.run(
-        [sys.executable, "-c", PORTAL_PLAN], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    ours = plan.council_plan(scale=TINY, seed=7, today=TODAY)
-    mine = json.loads(
-        json.dumps(
-            [
-                [dataclasses.astuple(row) for row in rows]
-                for rows in (ours.providers, ours.people, ours.lines)
-            ],
-            default=str,
-        )
-    )
-    assert mine == json.loads(result.stdout)

@@ -1,0 +1,305 @@
+"""The benchmark harness behind `make bench`: how a benchmark is declared, timed against its floor,
+judged against its goal, and reported (var/benchmarks.json and the table in docs/benchmarks.md).
+
+What must stay true:
+- A benchmark measures our operation and its floor in the same process and the same run, interleaved
+  (op, floor, floor, op, ...), so load from other processes on the machine falls on both alike.
+- The figure is the median of several repetitions, after a warm-up that is not counted.
+- One JSON row per goal, with exactly the keys issue 10 names; `floor` and `ratio` are null for an
+  absolute goal.
+- Nothing here imports Django: `run.py` uses it before Django is set up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import re
+import resource
+import statistics
+import subprocess
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+ROOT = Path(__file__).resolve().parents[2]
+JSON_PATH = ROOT / "var" / "benchmarks.json"
+DOCS_PATH = ROOT / "docs" / "benchmarks.md"
+TABLE_START = "<!-- bench:table:start (written by `make bench`; edits here are overwritten) -->"
+TABLE_END = "<!-- bench:table:end -->"
+
+# The data set every benchmark runs on: seeded afresh each run into a database of its own.
+SCALE = "large"
+SEED = 7
+TODAY = "2026-11-24"
+
+ROW_KEYS = ("name", "unit", "value", "floor", "ratio", "goal", "better", "kind", "peak_mb")
+
+
+# Declaring benchmarks ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Goal:
+    """What a figure is held against: its ratio to the floor, or the value itself."""
+
+    target: float
+    kind: Literal["ratio", "absolute"] = "ratio"
+    better: Literal["lower", "higher"] = "lower"
+    source: str = ""  # where the goal comes from (an issue), for the docs
+
+    def met(self, *, value: float, ratio: float | None) -> bool:
+        figure = ratio if self.kind == "ratio" else value
+        if figure is None:
+            return False
+        return figure <= self.target if self.better == "lower" else figure >= self.target
+
+    def describe(self) -> str:
+        sign = "≤" if self.better == "lower" else "≥"
+        return f"{sign} {self.target:g}×" if self.kind == "ratio" else f"{sign} {self.target:g}"
+
+
+@dataclass
+class Samples:
+    """Timings in the benchmark's unit: our operation's, and its floor's (None for absolute goals)."""
+
+    values: list[float]
+    floor: list[float] | None = None
+    notes: list[str] = field(default_factory=list)  # what the run checked (rows shown, counts), for the log
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    name: str
+    unit: str
+    what: str  # what our operation is
+    floor_what: str  # what its floor is ("" when it has none)
+    goals: tuple[Goal, ...]
+    run: Callable[[int], Samples]  # takes the number of repetitions
+
+
+REGISTRY: dict[str, Benchmark] = {}
+
+
+def benchmark(
+    *, name: str, unit: str, what: str, floor: str, goals: Iterable[Goal]
+) -> Callable[[Callable[[int], Samples]], Callable[[int], Samples]]:
+    """Register a benchmark: a function that takes the number of repetitions and returns Samples."""
+
+    def register(func: Callable[[int], Samples]) -> Callable[[int], Samples]:
+        if name in REGISTRY:
+            raise ValueError(f"Two benchmarks are called {name!r}.")
+        REGISTRY[name] = Benchmark(name, unit, what, floor, tuple(goals), func)
+        return func
+
+    return register
+
+
+# Timing -----------------------------------------------------------------------------------------
+
+
+def time_ms(func: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    func()
+    return (time.perf_counter() - start) * 1000
+
+
+def time_against_floor(
+    operation: Callable[[], object],
+    floor: Callable[[], object],
+    *,
+    repetitions: int,
+    warmup: int = 3,
+    budget_seconds: float = 120.0,
+) -> Samples:
+    """Time `operation` and `floor` alternately, `repetitions` times each (fewer, but at least 5, if the
+    time budget runs out). The order flips every round so neither always runs on a warmer cache."""
+    for _ in range(warmup):
+        operation()
+        floor()
+    values: list[float] = []
+    floors: list[float] = []
+    deadline = time.monotonic() + budget_seconds
+    for round_number in range(repetitions):
+        if round_number % 2:
+            floors.append(time_ms(floor))
+            values.append(time_ms(operation))
+        else:
+            values.append(time_ms(operation))
+            floors.append(time_ms(floor))
+        if len(values) >= 5 and time.monotonic() > deadline:
+            break
+    return Samples(values=values, floor=floors)
+
+
+# Memory -----------------------------------------------------------------------------------------
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far (Linux reports ru_maxrss in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def current_rss_mb() -> float:
+    """This process's resident memory now (VmRSS), where /proc has it."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return peak_rss_mb()
+
+
+# Results ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    """One benchmark's outcome, as a child process reports it to the runner."""
+
+    name: str
+    values: list[float]
+    floor: list[float] | None
+    peak_mb: float
+    start_mb: float
+    notes: list[str]
+    seconds: float
+    error: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Result:
+        return cls(**data)
+
+
+def rows_for(bench: Benchmark, result: Result) -> list[dict[str, Any]]:
+    """The JSON rows of one benchmark: one per goal (issue 10)."""
+    rows = []
+    value = round(statistics.median(result.values), 2) if result.values else None
+    floor = round(statistics.median(result.floor), 2) if result.floor else None
+    for goal in bench.goals:
+        ratio = round(value / floor, 2) if value is not None and floor else None
+        absolute = goal.kind == "absolute"
+        rows.append(
+            {
+                "name": bench.name,
+                "unit": bench.unit,
+                "value": value,
+                "floor": None if absolute else floor,
+                "ratio": None if absolute else ratio,
+                "goal": goal.target,
+                "better": goal.better,
+                "kind": goal.kind,
+                "peak_mb": round(result.peak_mb, 1),
+            }
+        )
+    assert all(tuple(row) == ROW_KEYS for row in rows)
+    return rows
+
+
+def row_met(row: dict[str, Any]) -> bool:
+    if row["value"] is None:
+        return False
+    goal = Goal(target=row["goal"], kind=row["kind"], better=row["better"])
+    return goal.met(value=row["value"], ratio=row["ratio"])
+
+
+# The machine and the commit, for the table's heading -------------------------------------------
+
+
+def _first_match(path: str, pattern: str) -> str:
+    try:
+        match = re.search(pattern, Path(path).read_text(), re.MULTILINE)
+    except OSError:
+        return ""
+    return match.group(1).strip() if match else ""
+
+
+def machine_description(database_version: str) -> str:
+    cpu = _first_match("/proc/cpuinfo", r"^model name\s*:\s*(.+)$") or platform.processor() or "unknown CPU"
+    mem_kib = _first_match("/proc/meminfo", r"^MemTotal:\s*(\d+)")
+    memory = f", {int(mem_kib) / 1024 / 1024:.0f} GiB RAM" if mem_kib else ""
+    return (
+        f"{os.cpu_count()} × {cpu}{memory}; {platform.system()} {platform.release()}; "
+        f"Python {platform.python_version()}; PostgreSQL {database_version}"
+    )
+
+
+def commit_description() -> str:
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(
+                ["git", *args], cwd=ROOT, capture_output=True, text=True, check=True, timeout=10
+            ).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    return f"{commit} with uncommitted changes" if git("status", "--porcelain") else commit
+
+
+# The docs table ---------------------------------------------------------------------------------
+
+
+def _number(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "–"
+    return f"{value:,.2f}{unit}" if value < 100 else f"{value:,.1f}{unit}"
+
+
+def render_table(
+    rows: list[dict[str, Any]],
+    results: dict[str, Result],
+    *,
+    machine: str,
+    started: dt.datetime,
+    commit: str,
+    repetitions: int,
+    load: tuple[float, float, float],
+) -> str:
+    lines = [
+        TABLE_START,
+        "",
+        f"Run on {started:%Y-%m-%d %H:%M} UTC, commit `{commit}`, {repetitions} repetitions a figure "
+        f"(median), `{SCALE}` council seeded with `--seed {SEED} --today {TODAY}`.",
+        f"Machine: {machine}. Load average when the run started: "
+        f"{load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (1 / 5 / 15 min).",
+        "",
+        "| benchmark | median | floor | ratio | goal | peak RSS | RSS at start | result |",
+        "|---|--:|--:|--:|:-:|--:|--:|:-:|",
+    ]
+    for row in rows:
+        result = results.get(row["name"])
+        unit = f" {row['unit']}"
+        if result is not None and result.error:
+            verdict = "**failed to run**"
+        else:
+            verdict = "met" if row_met(row) else "**missed**"
+        goal = Goal(target=row["goal"], kind=row["kind"], better=row["better"]).describe()
+        if row["kind"] == "absolute":
+            goal += unit
+        ratio = "–" if row["ratio"] is None else f"{row['ratio']:.2f}×"
+        start = "–" if result is None else f"{result.start_mb:.0f} MB"
+        lines.append(
+            f"| {row['name']} | {_number(row['value'], unit)} | {_number(row['floor'], unit)} | {ratio} "
+            f"| {goal} | {row['peak_mb']:.0f} MB | {start} | {verdict} |"
+        )
+    lines += ["", TABLE_END]
+    return "\n".join(lines)
+
+
+def rewrite_docs_table(table: str, path: Path = DOCS_PATH) -> None:
+    """Replace what lies between the markers in docs/benchmarks.md (append them if they are missing)."""
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    start, end = text.find(TABLE_START), text.find(TABLE_END)
+    if start == -1 or end == -1 or end < start:
+        text = text.rstrip("\n") + "\n\n## Results\n\n" + table + "\n"
+    else:
+        text = text[:start] + table + text[end + len(TABLE_END) :]
+    path.write_text(text)
