@@ -1,6 +1,8 @@
 """The demo stack itself, as `make demo` runs it (bin/demo), on its embedded defaults and free ports:
-SQLite and the filesystem broker in a fresh folder, web + worker + beat under honcho. /healthz answers,
-a demo login signs in, and one interrupt stops every process."""
+SQLite and the filesystem broker in a fresh folder; web, worker, beat, the simulated back office and its
+scheduler under honcho; the council pulled from the back office by sync. /healthz answers (the back
+office included), a demo login signs in with its code and sees its lines, and one interrupt stops every
+process."""
 
 from __future__ import annotations
 
@@ -31,10 +33,23 @@ def free_port() -> int:
 def wait_for(url: str, deadline: float) -> requests.Response:
     while time.monotonic() < deadline:
         try:
-            return requests.get(url, timeout=5)
-        except requests.ConnectionError:
+            response = requests.get(url, timeout=10)
+        except (requests.ConnectionError, requests.Timeout):
             time.sleep(0.5)
+            continue
+        if response.status_code == 200:
+            return response
+        time.sleep(0.5)  # starting: the worker records the first heartbeat, the council is pulled
     raise AssertionError(f"{url} did not answer in time")
+
+
+def _wait_for_text(path: Path, text: str, seconds: float = 120) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if text in path.read_text():
+            return True
+        time.sleep(0.5)
+    raise AssertionError(f"{text!r} never appeared:\n{path.read_text()[-3000:]}")
 
 
 def test_demo_stack_serves_health_and_sign_in(tmp_path: Path) -> None:
@@ -57,7 +72,11 @@ def test_demo_stack_serves_health_and_sign_in(tmp_path: Path) -> None:
     try:
         health = wait_for(f"{base}/healthz", time.monotonic() + 300)
         assert health.status_code == 200, log_path.read_text()[-3000:]
-        assert health.json() == {"status": "ok", "checks": {"database": "up", "broker": "up"}}
+        assert "Demo logins:" in log_path.read_text() or _wait_for_text(log_path, "Demo logins:")
+        assert health.json() == {
+            "status": "ok",
+            "checks": {"database": "up", "broker": "up", "backoffice": "up"},
+        }
         assert (tmp_path / "var" / "portal.sqlite3").exists()
 
         session = requests.Session()
@@ -94,6 +113,10 @@ def test_demo_stack_serves_health_and_sign_in(tmp_path: Path) -> None:
 
         lines = session.get(f"{base}/care-package-lines/", timeout=30)
         assert lines.status_code == 200 and 'data-testid="line-row"' in lines.text
+        # The lines came by sync from the simulated back office, not by writing the portal's tables.
+        assert re.search(
+            r"Pulled the council from the back office \([\d,]+ changes applied\)", log_path.read_text()
+        )
 
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not (

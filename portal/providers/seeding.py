@@ -39,6 +39,7 @@ from contrOCC_sync.simulator.backoffice.plan import (  # the one plan both sides
     _ProviderPlan,
     council_plan,
 )
+from portal import clock
 from portal.accounts.models import Membership, User
 from portal.audit.services import audit_record
 from portal.providers.models import CarePackageLine, Provider, ServiceType, ServiceUser
@@ -180,6 +181,40 @@ def demo_security_code_enrol(user: User) -> None:
         user=user, name="Authenticator app", key=demo_totp_key(user.email), confirmed=True
     )
     EmailDevice.objects.create(user=user, name="Email", confirmed=True)
+
+
+def demo_council_setup(*, scale: str, seed: int, password: str = DEFAULT_DEMO_PASSWORD) -> list[DemoLogin]:
+    """After the demo's council has arrived by sync: switch portal access on as the plan says (as the demo's
+    portal administrator would, audited) and create the demo logins. A no-op when they exist already.
+
+    The plan's choice of providers depends only on the scale and seed (the date moves dates, not choices),
+    so provider i of the plan is PRV{i+1:05d} in the back office and, once synced, in the portal.
+    """
+    from portal.providers.services import provider_portal_access_set
+
+    if User.objects.filter(email__in=DEMO_EMAILS).exists():
+        return existing_demo_logins()
+    try:
+        password_validation.validate_password(password)
+    except ValidationError as exc:
+        raise SeedError("The demo password is too weak: " + " ".join(exc.messages)) from exc
+    plan = council_plan(scale=SCALES[scale], seed=seed, today=clock.today())
+    by_ref = {provider.ref: provider for provider in Provider.objects.all()}
+    refs = [f"PRV{index + 1:05d}" for index in range(len(plan.providers))]
+    missing = [ref for ref in refs if ref not in by_ref]
+    if missing:
+        raise SeedError(
+            f"{len(missing)} providers have not arrived from the back office yet (e.g. {missing[0]})."
+        )
+    with transaction.atomic():
+        logins = _create_demo_logins(
+            providers=plan.providers, provider_ids=[by_ref[ref].pk for ref in refs], password=password
+        )
+        admin = User.objects.get(email="admin@demo.example.org")
+        for provider_plan, ref in zip(plan.providers, refs, strict=True):
+            if provider_plan.portal_enabled and by_ref[ref].active:
+                provider_portal_access_set(provider=by_ref[ref], enabled=True, by=admin)
+    return logins
 
 
 def council_seeded() -> bool:

@@ -169,7 +169,9 @@ for _model, _object_id in ADMIN_OBJECTS.items():
 
 
 def fresh_heartbeat() -> dict[str, Any]:
-    Heartbeat.objects.update_or_create(component="backoffice", defaults={"ok": True, "checked_at": clock.now()})
+    Heartbeat.objects.update_or_create(
+        component="backoffice", defaults={"ok": True, "checked_at": clock.now()}
+    )
     return {}
 
 
