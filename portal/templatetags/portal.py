@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
 from django import forms, template
 from django.forms import BoundField
+from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from portal.navigation import NavItem, navigation_for
@@ -95,6 +97,27 @@ AUDIT_LABELS = {
 def audit_label(action: str) -> str:
     """An audit action in words for the history tables; unknown actions show as recorded."""
     return AUDIT_LABELS.get(action, action)
+
+
+LINE_STATUS_COLOURS = {"active": "green", "suspended": "yellow", "ended": "grey"}
+
+
+@register.simple_tag
+def line_status_tag(status: str, label: str) -> SafeString:
+    """A care package line's status as a GOV.UK tag (rendered here, not by an include: it is on every row
+    of long lists). The same markup as components/tag.html."""
+    return format_html(
+        '<strong class="govuk-tag govuk-tag--{}">{}</strong>', LINE_STATUS_COLOURS.get(status, "grey"), label
+    )
+
+
+@register.filter
+def short_date(value: dt.date | None) -> str:
+    """24 Nov 2026: the GOV.UK short date, without Django's general date formatter (it runs on every row
+    of long lists)."""
+    if value is None:
+        return ""
+    return f"{value.day} {value:%b %Y}"
 
 
 @register.filter
