@@ -4,6 +4,7 @@ stream keeps failing."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import mail_admins
@@ -37,6 +38,17 @@ def backoffice_up() -> bool:
     if heartbeat is None or not heartbeat.ok:
         return False
     return (clock.now() - heartbeat.checked_at).total_seconds() <= settings.BACKOFFICE_HEARTBEAT_STALE_SECONDS
+
+
+def link_retry(*, by: Any) -> int:
+    """A portal administrator's "retry now": every pending message due at once, a pull and a sweep queued."""
+    from contrOCC_sync.outbox import outbox_retry_now
+    from contrOCC_sync.tasks import outbox_sweep, sync_pull_all
+
+    pending = outbox_retry_now(by=by)
+    transaction.on_commit(sync_pull_all.delay)
+    transaction.on_commit(outbox_sweep.delay)
+    return pending
 
 
 def stream_failure_alert(*, stream: SyncStream) -> bool:

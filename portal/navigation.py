@@ -23,6 +23,7 @@ NAVIGATION = [
     ("Providers", "council_providers", permissions.VIEW_PROVIDERS),
     ("All care package lines", "council_care_package_lines", permissions.VIEW_ALL_CARE_PACKAGE_LINES),
     ("Accounts", "council_accounts", permissions.MANAGE_ACCOUNTS),
+    ("Back-office link", "council_backoffice", permissions.MANAGE_BACKOFFICE_LINK),
     ("Your colleagues", "provider_users", permissions.MANAGE_PROVIDER_USERS),
 ]
 

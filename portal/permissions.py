@@ -22,6 +22,7 @@ VIEW_ALL_CARE_PACKAGE_LINES = "providers.view_all_care_package_lines"
 VIEW_PROVIDERS = "providers.view_providers"
 MANAGE_PORTAL_ACCESS = "providers.manage_portal_access"
 MANAGE_ACCOUNTS = "accounts.manage_accounts"
+MANAGE_BACKOFFICE_LINK = "controcc_sync.manage_link"
 
 PROVIDER_PERMISSIONS = frozenset({VIEW_OWN_CARE_PACKAGE_LINES, MANAGE_PROVIDER_USERS})
 
@@ -33,7 +34,13 @@ PROVIDER_ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
 COUNCIL_ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "finance_officer": frozenset({VIEW_ALL_CARE_PACKAGE_LINES, VIEW_PROVIDERS}),
     "portal_administrator": frozenset(
-        {VIEW_ALL_CARE_PACKAGE_LINES, VIEW_PROVIDERS, MANAGE_PORTAL_ACCESS, MANAGE_ACCOUNTS}
+        {
+            VIEW_ALL_CARE_PACKAGE_LINES,
+            VIEW_PROVIDERS,
+            MANAGE_PORTAL_ACCESS,
+            MANAGE_ACCOUNTS,
+            MANAGE_BACKOFFICE_LINK,
+        }
     ),
 }
 

@@ -4,6 +4,7 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
+from contrOCC_sync import views as link_views
 from portal import views
 from portal.accounts import admin_views
 from portal.accounts import views as account_views
@@ -102,5 +103,7 @@ urlpatterns = [
         admin_views.ProviderRemoveView.as_view(),
         name="provider_user_remove",
     ),
+    path("council/back-office/", link_views.LinkView.as_view(), name="council_backoffice"),
+    path("council/back-office/retry/", link_views.LinkRetryView.as_view(), name="council_backoffice_retry"),
     path("django-admin/", admin.site.urls),
 ]

@@ -138,7 +138,7 @@ def test_a_line_for_a_provider_not_pulled_yet_is_parked_then_applied(backoffice:
 
 
 def test_bad_rows_are_skipped_and_shown_while_the_rest_of_the_page_applies(backoffice: BackOffice) -> None:
-    stream = SyncStream.objects.create(name=SyncStream.Name.SERVICE_TYPES)
+    stream, _ = SyncStream.objects.get_or_create(name=SyncStream.Name.SERVICE_TYPES)
     run = SyncRun.objects.create(stream=stream, started_at=clock.now())
     rows = [
         {

@@ -116,6 +116,8 @@ MATRIX: dict[str, tuple[Callable[[Council], dict[str, Any]], dict[str, int]]] = 
     "council_account_deactivate": (A_USER, PORTAL_ADMIN_ONLY),
     "council_account_resend_invitation": (A_USER, PORTAL_ADMIN_ONLY),
     "council_account_reset_code": (A_USER, PORTAL_ADMIN_ONLY),
+    "council_backoffice": (NoArgs, PORTAL_ADMIN_ONLY),
+    "council_backoffice_retry": (NoArgs, expect(302, 403, 403, 403, 403, 403, 405)),
     "provider_users": (NoArgs, PROVIDER_ADMIN_ONLY),
     "provider_user_invite": (NoArgs, PROVIDER_ADMIN_ONLY),
     "provider_user": (A_USER, PROVIDER_ADMIN_ONLY),
