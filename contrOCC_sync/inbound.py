@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 
 from contrOCC_sync.client import BackOfficeClient, BackOfficeError
 from contrOCC_sync.models import ParkedRow, SubmissionEvent, SyncRun, SyncStream
+from contrOCC_sync.notifications import provider_tell
 from portal import clock
 from portal.audit.services import audit_record
 from portal.providers.models import CarePackageLine, Provider, ServiceType, ServiceUser
@@ -118,12 +119,14 @@ def apply_service_user(row: dict[str, Any]) -> str:
         "deceased_on": _date(row.get("deceased_on"), "deceased_on"),
     }
     person = ServiceUser.objects.filter(ref=str(row["ref"])).first()
-    newly_deceased = values["deceased_on"] and (person is None or person.deceased_on != values["deceased_on"])
+    newly_deceased = (
+        person is not None and values["deceased_on"] and person.deceased_on != values["deceased_on"]
+    )
     outcome = _upsert(ServiceUser, {"ref": str(row["ref"])}, values)
     if newly_deceased:
         person = ServiceUser.objects.get(ref=str(row["ref"]))
         providers = Provider.objects.filter(care_package_lines__service_user=person).distinct()
-        for provider in providers:  # each affected provider's record shows it (notices: issue #7)
+        for provider in providers:
             audit_record(
                 action="providers.service_user.died",
                 actor=None,
@@ -131,6 +134,7 @@ def apply_service_user(row: dict[str, Any]) -> str:
                 provider=provider,
                 data={"deceased_on": values["deceased_on"]},
             )
+            provider_tell(provider=provider, template="person_died", context={"person": person})
     return outcome
 
 
@@ -183,6 +187,7 @@ def apply_care_package_line(row: dict[str, Any]) -> str:
             provider=provider,
             data={"version": version, "changes": changes},
         )
+        provider_tell(provider=provider, template="line_changed", context={"line": line, "changes": changes})
     return APPLIED
 
 

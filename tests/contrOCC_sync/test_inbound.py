@@ -21,6 +21,7 @@ from portal.audit.models import AuditEvent
 from portal.providers.models import CarePackageLine, Provider, ServiceType, ServiceUser
 from remittances.models import PaymentSchedule
 from tests.backoffice_process import BackOffice
+from tests.conftest import email_body
 
 pytestmark = pytest.mark.django_db
 
@@ -66,8 +67,8 @@ def test_the_council_arrives_and_a_second_pull_changes_nothing(backoffice: BackO
     assert all(run.parked == run.skipped == 0 for run in again)
 
 
-def test_changes_to_lines_and_people_are_applied_and_recorded_for_their_providers(
-    backoffice: BackOffice,
+def test_changes_to_lines_and_people_are_applied_and_their_providers_told(
+    backoffice: BackOffice, mailbox, django_capture_on_commit_callbacks
 ) -> None:
     pull_all()
     line = (
@@ -75,12 +76,18 @@ def test_changes_to_lines_and_people_are_applied_and_recorded_for_their_provider
         .select_related("service_user")
         .first()
     )
+    Provider.objects.filter(pk=line.provider_id).update(portal_enabled=True, portal_enabled_at=clock.now())
     backoffice.sim(
         "POST", "care-package-lines", {"ref": line.ref, "rate": str(line.rate + 1), "end_date": "2027-03-31"}
     )
     backoffice.sim("POST", "service-users", {"ref": line.service_user.ref, "deceased_on": "2026-11-20"})
-    runs = {run.stream.name: run for run in pull_all()}
+    with django_capture_on_commit_callbacks(execute=True):
+        runs = {run.stream.name: run for run in pull_all()}
     assert runs["care-package-lines"].applied == 1 and runs["service-users"].applied == 1
+    told = {message["Subject"]: message for message in mailbox()}
+    ends = next(m for subject, m in told.items() if subject.startswith("A care package line ends"))
+    assert line.provider.email in ends["To"] and "End date: 2027-03-31" in email_body(ends)
+    assert f"{line.service_user.name} has died" in told
 
     changed = CarePackageLine.objects.get(pk=line.pk)
     assert changed.rate == line.rate + 1 and str(changed.end_date) == "2027-03-31"
