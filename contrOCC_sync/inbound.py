@@ -187,7 +187,7 @@ def apply_care_package_line(row: dict[str, Any]) -> str:
             provider=provider,
             data={"version": version, "changes": changes},
         )
-        provider_tell(provider=provider, template="line_changed", context={"line": line, "changes": changes})
+        provider_tell(provider=line.provider, template="line_changed", context={"line": line, "changes": changes})
     return APPLIED
 
 

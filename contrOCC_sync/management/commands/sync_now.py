@@ -15,7 +15,9 @@ class Command(BaseCommand):
     help = "Pull every stream (or the ones named) from the back office now."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("streams", nargs="*", choices=[str(name) for name in PULL_ORDER], metavar="STREAM")
+        parser.add_argument(
+            "streams", nargs="*", choices=[str(name) for name in PULL_ORDER], metavar="STREAM"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         failed = 0
@@ -27,4 +29,6 @@ class Command(BaseCommand):
             )
             failed += run.status == SyncRun.Status.FAILED
         if failed:
-            raise CommandError(f"{failed} stream(s) failed; the portal keeps its place and retries on schedule.")
+            raise CommandError(
+                f"{failed} stream(s) failed; the portal keeps its place and retries on schedule."
+            )
