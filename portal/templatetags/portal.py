@@ -11,6 +11,7 @@ from django.forms import BoundField
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from portal.forms import GovukDateWidget
 from portal.navigation import NavItem, navigation_for
 
 register = template.Library()
@@ -27,6 +28,8 @@ _WIDGET_CLASSES = {
 @register.filter
 def widget_kind(field: BoundField) -> str:
     widget = field.field.widget
+    if isinstance(widget, GovukDateWidget):
+        return "date"
     if isinstance(widget, forms.RadioSelect):
         return "radios"
     if isinstance(widget, forms.CheckboxSelectMultiple):
@@ -63,6 +66,29 @@ def govuk_widget(field: BoundField) -> SafeString:
     if described_by:
         attrs["aria-describedby"] = " ".join(described_by)
     return field.as_widget(attrs=attrs)
+
+
+@register.simple_tag
+def date_parts(field: BoundField) -> list[dict[str, Any]]:
+    """The day, month and year boxes of a GOV.UK date input: label, id, name and what was typed."""
+    widget = field.field.widget
+    assert isinstance(widget, GovukDateWidget)
+    values = field.value()
+    if not isinstance(values, list | tuple):
+        values = widget.decompress(values)
+    parts = []
+    for (suffix, label), value in zip(
+        (("day", "Day"), ("month", "Month"), ("year", "Year")), values, strict=True
+    ):
+        parts.append(
+            {
+                "label": label,
+                "id": f"{field.auto_id}_{suffix}",
+                "name": f"{field.html_name}_{suffix}",
+                "value": value or "",
+            }
+        )
+    return parts
 
 
 @register.simple_tag(takes_context=True)
