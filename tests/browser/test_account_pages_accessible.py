@@ -1,4 +1,5 @@
-"""axe on every account page not already covered by a journey, as each actor sees it."""
+"""axe on every page not already covered by a journey (accounts, providers, the back-office link), as each
+actor sees it."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ def test_portal_administrator_pages(page: Page, live_server, council: Council) -
         f"/council/accounts/{user.pk}/reset-code/",
         "/council/providers/",
         f"/council/providers/{council.provider_a.ref}/",
+        "/council/back-office/",
     ]:
         page.goto(live_server.url + path)
         assert_accessible(page)
