@@ -138,11 +138,56 @@ def apply_service_user(row: dict[str, Any]) -> str:
     return outcome
 
 
-def apply_care_package_line(row: dict[str, Any]) -> str:
+class LineLookups:
+    """What a page of care package lines refers to, read in one query each (not three per row), and the
+    page's new lines, inserted together at the end of the page."""
+
+    def __init__(self, rows: list[Any]) -> None:
+        rows = [row for row in rows if isinstance(row, dict)]
+        self.providers = {
+            p.ref: p for p in Provider.objects.filter(ref__in={str(r.get("provider_ref")) for r in rows})
+        }
+        self.people = {
+            p.ref: p
+            for p in ServiceUser.objects.filter(ref__in={str(r.get("service_user_ref")) for r in rows})
+        }
+        self.types = {t.code: t for t in ServiceType.objects.all()}
+        # Lock only the lines (of=self), without the model's ordering, which would join and lock people too.
+        self.lines = {
+            line.ref: line
+            for line in CarePackageLine.objects.select_for_update(of=("self",))
+            .filter(ref__in={str(r.get("ref")) for r in rows})
+            .order_by()
+        }
+        self.new: dict[str, CarePackageLine] = {}
+        self.new_rows: dict[str, dict[str, Any]] = {}
+
+    def insert_new(self) -> list[tuple[CarePackageLine, str]]:
+        """Insert the page's new lines at once; if that fails, one by one. Returns the ones that failed."""
+        if not self.new:
+            return []
+        try:
+            with transaction.atomic():
+                CarePackageLine.objects.bulk_create(self.new.values())
+            return []
+        except IntegrityError:
+            failed = []
+            for line in self.new.values():
+                try:
+                    with transaction.atomic():
+                        line.save(force_insert=True)
+                except IntegrityError as error:
+                    failed.append((line, str(error).splitlines()[0]))
+            return failed
+
+
+def apply_care_package_line(row: dict[str, Any], lookups: LineLookups | None = None) -> str:
+    single = lookups is None
+    lookups = lookups or LineLookups([row])
     ref = str(row["ref"])
-    provider = Provider.objects.filter(ref=row["provider_ref"]).first()
-    person = ServiceUser.objects.filter(ref=row["service_user_ref"]).first()
-    service_type = ServiceType.objects.filter(code=row["service_type"]).first()
+    provider = lookups.providers.get(str(row["provider_ref"]))
+    person = lookups.people.get(str(row["service_user_ref"]))
+    service_type = lookups.types.get(str(row["service_type"]))
     missing = [
         what
         for what, found in (
@@ -166,19 +211,29 @@ def apply_care_package_line(row: dict[str, Any]) -> str:
         "status": _choice(row["status"], CarePackageLine.Status.values, "status"),
         "version": version,
     }
-    line = CarePackageLine.objects.select_for_update().filter(ref=ref).first()
-    if line is not None and line.version >= version:
-        return UNCHANGED  # an older change arriving after a newer one: the newer stands
-    if line is None:
-        CarePackageLine.objects.create(ref=ref, **values)
+    pending = lookups.new.get(ref)
+    if pending is not None:  # the same new line changed again within the page: keep its latest version
+        if pending.version < version:
+            lookups.new[ref] = CarePackageLine(ref=ref, **values)
+            lookups.new_rows[ref] = row
         return APPLIED
+    line = lookups.lines.get(ref)
+    if line is None:
+        lookups.new[ref] = CarePackageLine(ref=ref, **values)
+        lookups.new_rows[ref] = row
+        if single:
+            failed = lookups.insert_new()
+            if failed:
+                raise Skip(failed[0][1])
+        return APPLIED
+    if line.version >= version:
+        return UNCHANGED  # an older change arriving after a newer one: the newer stands
     changes = _changed(
         line, {k: v for k, v in values.items() if k in ("planned_per_week", "rate", "end_date", "status")}
     )
     for name, value in values.items():
         setattr(line, name, value)
-    line.full_clean(validate_unique=False, validate_constraints=False)
-    line.save()
+    line.save()  # the database's constraints refuse what cannot hold; the row is then skipped
     if changes:
         audit_record(
             action="providers.care_package_line.changed",
@@ -187,7 +242,9 @@ def apply_care_package_line(row: dict[str, Any]) -> str:
             provider=provider,
             data={"version": version, "changes": changes},
         )
-        provider_tell(provider=line.provider, template="line_changed", context={"line": line, "changes": changes})
+        provider_tell(
+            provider=line.provider, template="line_changed", context={"line": line, "changes": changes}
+        )
     return APPLIED
 
 
@@ -282,14 +339,23 @@ def _row_key(stream: str, row: Any) -> str:
     return str(row.get(KEYS.get(stream, "ref")) or row.get("portal_ref") or row.get("code") or "?")[:100]
 
 
-def _apply_row(stream: SyncStream, row: Any, run: SyncRun, parked: ParkedRow | None = None) -> None:
+def _apply_row(
+    stream: SyncStream,
+    row: Any,
+    run: SyncRun,
+    parked: ParkedRow | None = None,
+    lookups: LineLookups | None = None,
+) -> None:
     """Apply one row in a savepoint; park or skip it on failure. `parked` when retrying a parked row."""
     now = clock.now()
     try:
         with transaction.atomic():
             if not isinstance(row, dict):
                 raise Skip("the row is not a JSON object")
-            outcome = APPLIERS[stream.name](row)
+            if lookups is not None:
+                outcome = apply_care_package_line(row, lookups)
+            else:
+                outcome = APPLIERS[stream.name](row)
     except Park as reason:
         run.parked += 1
         _park(stream, row, str(reason), ParkedRow.State.PARKED, parked, now)
@@ -310,6 +376,20 @@ def _apply_row(stream: SyncStream, row: Any, run: SyncRun, parked: ParkedRow | N
         parked.last_tried_at = now
         parked.attempts += 1
         parked.save()
+
+
+def _apply_page(stream: SyncStream, rows: list[Any], run: SyncRun) -> None:
+    if stream.name != SyncStream.Name.CARE_PACKAGE_LINES:
+        for row in rows:
+            _apply_row(stream, row, run)
+        return
+    lookups = LineLookups(rows)
+    for row in rows:
+        _apply_row(stream, row, run, lookups=lookups)
+    for line, reason in lookups.insert_new():
+        run.applied -= 1
+        run.skipped += 1
+        _park(stream, lookups.new_rows[line.ref], reason, ParkedRow.State.SKIPPED, None, clock.now())
 
 
 def _park(
@@ -356,8 +436,7 @@ def stream_pull(*, name: str, client: BackOfficeClient | None = None, max_pages:
                     stream = SyncStream.objects.select_for_update().get(pk=stream.pk)
                     if stream.cursor != cursor:
                         break  # another pull applied this page meanwhile
-                    for row in page.results:
-                        _apply_row(stream, row, run)
+                    _apply_page(stream, page.results, run)
                     stream.cursor = page.next_cursor
                     stream.save(update_fields=["cursor"])
                 run.pages += 1

@@ -43,7 +43,9 @@ def outbox_enqueue(
     )
     from contrOCC_sync.tasks import outbox_deliver
 
-    transaction.on_commit(lambda: outbox_deliver.delay(message.pk))
+    # Robust: once the change has committed, a broker that is down must not fail the user's request (the
+    # message is safe in the table and the sweeper re-drives it); Django logs the error instead.
+    transaction.on_commit(lambda: outbox_deliver.delay(message.pk), robust=True)
     return message
 
 
@@ -60,8 +62,9 @@ def outbox_message_deliver(*, message_id: int, client: BackOfficeClient | None =
             return message.state if message else "missing"
         message.attempts += 1
         message.last_attempt_at = clock.now()
+        sender = client or BackOfficeClient()
         try:
-            response = (client or BackOfficeClient()).post(
+            response = sender.post(
                 OutboxMessage.PATHS[message.kind], message.body, idempotency_key=str(message.idempotency_key)
             )
         except BackOfficeRefused as refusal:
@@ -96,8 +99,21 @@ def outbox_message_deliver(*, message_id: int, client: BackOfficeClient | None =
             message.delivered_at = clock.now()
             message.response = response
             message.last_error = ""
-            message.save()
+            # Not the body: a week's 100 lines need not be written again.
+            message.save(
+                update_fields=[
+                    "state",
+                    "delivered_at",
+                    "response",
+                    "last_error",
+                    "attempts",
+                    "last_attempt_at",
+                ]
+            )
             return message.state
+        finally:
+            if client is None:
+                sender.close()  # now, not when the failure's traceback is collected
     raise failure
 
 

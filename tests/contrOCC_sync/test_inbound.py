@@ -206,3 +206,30 @@ def test_a_failing_stream_keeps_its_cursor_and_emails_the_portal_team_once(
     assert stream_pull(name=SyncStream.Name.SERVICE_TYPES).status == SyncRun.Status.OK
     stream.refresh_from_db()
     assert stream.failing_since is None and stream.alerted_at is None
+
+
+def test_a_page_of_new_lines_with_one_the_database_refuses_inserts_the_others(council) -> None:
+    from contrOCC_sync.inbound import _apply_page
+
+    stream, _ = SyncStream.objects.get_or_create(name=SyncStream.Name.CARE_PACKAGE_LINES)
+    run = SyncRun.objects.create(stream=stream, started_at=clock.now())
+    base = {
+        "provider_ref": council.provider_a.ref, "service_user_ref": council.line_a.service_user.ref,
+        "service_type": council.line_a.service_type.code, "planned_per_week": "7.00", "rate": "24.10",
+        "start_date": "2026-11-02", "end_date": None, "status": "active", "version": 1,
+    }  # fmt: skip
+    rows = [
+        base | {"ref": "CPLNEW1"},
+        base | {"ref": "CPLNEW2", "end_date": "2026-01-01"},  # ends before it starts: the database refuses it
+        base | {"ref": "CPLNEW3"},
+        base | {"ref": "CPLNEW3", "version": 2, "rate": "25.00"},  # changed again within the page
+    ]
+    _apply_page(stream, rows, run)
+    assert set(CarePackageLine.objects.filter(ref__startswith="CPLNEW").values_list("ref", flat=True)) == {
+        "CPLNEW1",
+        "CPLNEW3",
+    }
+    assert str(CarePackageLine.objects.get(ref="CPLNEW3").rate) == "25.00"
+    skipped = ParkedRow.objects.get(state=ParkedRow.State.SKIPPED)
+    assert skipped.key == "CPLNEW2" and skipped.payload["end_date"] == "2026-01-01"
+    assert run.skipped == 1
