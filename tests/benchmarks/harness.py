@@ -4,7 +4,9 @@ judged against its goal, and reported (var/benchmarks.json and the table in docs
 What must stay true:
 - A benchmark measures our operation and its floor in the same process and the same run, interleaved
   (op, floor, floor, op, ...), so load from other processes on the machine falls on both alike.
-- The figure is the median of several repetitions, after a warm-up that is not counted.
+- The figure is the median of several repetitions, after a warm-up that is not counted (for the page
+  benchmarks; a long run that needs setting up, such as pushing 100,000 lines to the simulated back
+  office, is timed a few times with `time_runs_against_floor` instead, and each run prepares itself).
 - One JSON row per goal, with exactly the keys issue 10 names; `floor` and `ratio` are null for an
   absolute goal.
 - Nothing here imports Django: `run.py` uses it before Django is set up.
@@ -71,6 +73,9 @@ class Samples:
     notes: list[str] = field(default_factory=list)  # what the run checked (rows shown, counts), for the log
 
 
+DEFAULT_TIMEOUT_SECONDS = 240  # one benchmark's process, set-up included
+
+
 @dataclass(frozen=True)
 class Benchmark:
     name: str
@@ -79,20 +84,31 @@ class Benchmark:
     floor_what: str  # what its floor is ("" when it has none)
     goals: tuple[Goal, ...]
     run: Callable[[int], Samples]  # takes the number of repetitions
+    timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS  # its process is stopped after this
+    uses_backoffice: bool = False  # needs the simulated back office's template database (run.py)
 
 
 REGISTRY: dict[str, Benchmark] = {}
 
 
 def benchmark(
-    *, name: str, unit: str, what: str, floor: str, goals: Iterable[Goal]
+    *,
+    name: str,
+    unit: str,
+    what: str,
+    floor: str,
+    goals: Iterable[Goal],
+    timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS,
+    uses_backoffice: bool = False,
 ) -> Callable[[Callable[[int], Samples]], Callable[[int], Samples]]:
     """Register a benchmark: a function that takes the number of repetitions and returns Samples."""
 
     def register(func: Callable[[int], Samples]) -> Callable[[int], Samples]:
         if name in REGISTRY:
             raise ValueError(f"Two benchmarks are called {name!r}.")
-        REGISTRY[name] = Benchmark(name, unit, what, floor, tuple(goals), func)
+        REGISTRY[name] = Benchmark(
+            name, unit, what, floor, tuple(goals), func, timeout_seconds, uses_backoffice
+        )
         return func
 
     return register
@@ -113,6 +129,22 @@ def spread_percent(values: list[float] | None) -> float | None:
         return None
     q1, median, q3 = statistics.quantiles(values, n=4)
     return (q3 - q1) / median * 100 if median else None
+
+
+def range_percent(values: list[float] | None) -> float | None:
+    """The range (largest − smallest) as a share of the median: the spread of 2 or 3 repetitions, where
+    quartiles mean nothing."""
+    if not values or len(values) < 2:
+        return None
+    median = statistics.median(values)
+    return (max(values) - min(values)) / median * 100 if median else None
+
+
+def spread_or_range(values: list[float] | None) -> tuple[float | None, str]:
+    """The spread the table shows: the interquartile range from 4 repetitions, else the range."""
+    if values and len(values) >= 4:
+        return spread_percent(values), "IQR"
+    return range_percent(values), "range"
 
 
 NOISY_SPREAD_PERCENT = 25.0
@@ -173,6 +205,44 @@ def time_against_floor(
             f"{len(attempts)} attempts (worst spreads {spreads}): kept attempt {attempts.index(kept) + 1}"
         )
     return kept
+
+
+def time_runs_against_floor(
+    operation: Callable[[], float],
+    floor: Callable[[], float],
+    *,
+    repetitions: int,
+    budget_seconds: float,
+) -> Samples:
+    """For long runs (a minute or more each) that need setting up: `operation` and `floor` each prepare
+    what they need (untimed), time their own run and return its figure in the benchmark's unit. They
+    alternate op, floor, floor, op, … like `time_against_floor`, without a separate warm-up (each run is
+    long enough to warm itself) and without repeated attempts. A new pair starts only if it should end
+    within `budget_seconds` of the first start (judged by the slowest pair so far), so a busy machine
+    gets fewer repetitions, never fewer than one of each."""
+    values: list[float] = []
+    floors: list[float] = []
+    notes: list[str] = []
+    started = time.monotonic()
+    slowest_pair = 0.0
+    for round_number in range(max(1, repetitions)):
+        if round_number and time.monotonic() - started + slowest_pair > budget_seconds:
+            notes.append(
+                f"stopped after {round_number} of {repetitions} repetitions: the next would pass the "
+                f"{budget_seconds:.0f} s budget"
+            )
+            break
+        pair_started = time.monotonic()
+        if round_number % 2:
+            floors.append(floor())
+            values.append(operation())
+        else:
+            values.append(operation())
+            floors.append(floor())
+        slowest_pair = max(slowest_pair, time.monotonic() - pair_started)
+    ratios = ", ".join(f"{value / floor:.2f}×" for value, floor in zip(values, floors, strict=True) if floor)
+    notes.append(f"each pair's ratio (our run / the floor run next to it): {ratios}")
+    return Samples(values=values, floor=floors, notes=notes)
 
 
 # Memory -----------------------------------------------------------------------------------------
@@ -307,13 +377,13 @@ def render_table(
     lines = [
         TABLE_START,
         "",
-        f"Run on {started:%Y-%m-%d %H:%M} UTC, commit `{commit}`, {repetitions} repetitions a figure "
-        f"(median), `{SCALE}` council seeded with `--seed {SEED} --today {TODAY}`.",
+        f"Run on {started:%Y-%m-%d %H:%M} UTC, commit `{commit}`, up to {repetitions} repetitions a figure "
+        f"(median; the runs column says how many), `{SCALE}` council seeded with `--seed {SEED} --today {TODAY}`.",
         f"Machine: {machine}. Load average (1 min) {load_start[0]:.2f} when the run started, "
         f"{load_end[0]:.2f} when it ended.",
         "",
-        "| benchmark | median | floor | ratio | goal | spread | peak RSS | RSS at start | result |",
-        "|---|--:|--:|--:|:-:|--:|--:|--:|:-:|",
+        "| benchmark | median | floor | ratio | goal | runs | spread | peak RSS | RSS at start | result |",
+        "|---|--:|--:|--:|:-:|--:|--:|--:|--:|:-:|",
     ]
     noisy = False
     for row in rows:
@@ -328,18 +398,23 @@ def render_table(
             goal += unit
         ratio = "–" if row["ratio"] is None else f"{row['ratio']:.2f}×"
         start = "–" if result is None else f"{result.start_mb:.0f} MB"
-        spreads = [] if result is None else [spread_percent(result.values), spread_percent(result.floor)]
+        measured = [] if result is None else [spread_or_range(result.values), spread_or_range(result.floor)]
+        spreads = [value for value, _ in measured]
         noisy = noisy or any(value is not None and value > NOISY_SPREAD_PERCENT for value in spreads)
         spread = " / ".join("–" if value is None else f"{value:.0f} %" for value in spreads) or "–"
+        if any(kind == "range" and value is not None for value, kind in measured):
+            spread += " (range)"
+        runs = "–" if result is None else f"{len(result.values)} / {len(result.floor or [])}"
         peak = "–" if row["peak_mb"] is None else f"{row['peak_mb']:.0f} MB"
         lines.append(
             f"| {row['name']} | {_number(row['value'], unit)} | {_number(row['floor'], unit)} | {ratio} "
-            f"| {goal} | {spread} | {peak} | {start} | {verdict} |"
+            f"| {goal} | {runs} | {spread} | {peak} | {start} | {verdict} |"
         )
     lines += [
         "",
-        "Spread is the interquartile range of the repetitions as a share of their median (our operation "
-        "/ its floor).",
+        "Runs: timed repetitions of our operation / of its floor. Spread is the interquartile range of the "
+        "repetitions as a share of their median (our operation / its floor); with fewer than 4 repetitions "
+        "it is the range (largest − smallest) instead, marked so.",
     ]
     if noisy:
         lines += [

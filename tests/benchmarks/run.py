@@ -1,15 +1,17 @@
-"""`make bench`: seed the `large` council into a database of its own, run every benchmark in
+"""`make bench`: seed the `large` council into a database of its own (and the simulated back office's
+`large` council into a template database beside it, for the sync benchmarks), run every benchmark in
 tests/benchmarks/bench_*.py in a fresh process of its own, write var/benchmarks.json and the table in
 docs/benchmarks.md, and exit non-zero when a figure misses its goal (1) or a benchmark fails to run (2).
 
     python -m tests.benchmarks.run [--repetitions N] [--only TEXT] [--reuse-db]
 
 `--only` runs the benchmarks whose name contains TEXT and prints them, writing nothing. `--reuse-db`
-skips dropping and seeding the database (for working on a benchmark; the numbers `make bench` records
-always come from a fresh one).
+skips dropping and seeding the databases (for working on a benchmark; the numbers `make bench` records
+always come from fresh ones).
 
 The database comes from BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/portal_bench),
-never from DATABASE_URL, and its name must contain "bench": it is dropped at the start of every run.
+never from DATABASE_URL, and its name must contain "bench": it is dropped at the start of every run, and
+so are `<name>_backoffice_template` and `<name>_backoffice` (tests/benchmarks/backoffice.py).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from tests.benchmarks.backoffice import PID_FILE_VARIABLE, connect, prepare_template, stop_leftover
 from tests.benchmarks.harness import (
     DOCS_PATH,
     JSON_PATH,
@@ -49,7 +52,6 @@ from tests.benchmarks.harness import (
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/portal_bench"
 DEFAULT_REPETITIONS = 50
-CHILD_TIMEOUT_SECONDS = 240  # one benchmark's process, set-up included
 SETUP_TIMEOUT_SECONDS = 300  # migrate and seed
 
 
@@ -75,22 +77,8 @@ def _database() -> dict[str, Any]:
     return dict(config)
 
 
-def _connect(config: dict[str, Any], dbname: str) -> Any:
-    import psycopg
-
-    return psycopg.connect(
-        dbname=dbname,
-        host=config.get("HOST") or None,
-        port=config.get("PORT") or None,
-        user=config.get("USER") or None,
-        password=config.get("PASSWORD") or None,
-        autocommit=True,
-        connect_timeout=10,
-    )
-
-
 def _database_version(config: dict[str, Any]) -> str:
-    with _connect(config, config["NAME"]) as connection:
+    with connect(config, config["NAME"]) as connection:
         row = connection.execute("SHOW server_version").fetchone()
     return str(row[0]).split(" ")[0] if row else "unknown"
 
@@ -115,14 +103,14 @@ def _prepare_database(config: dict[str, Any]) -> None:
 
     name = config["NAME"]
     started = time.monotonic()
-    with _connect(config, "postgres") as connection:
+    with connect(config, "postgres") as connection:
         connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     _manage("migrate", "--no-input", "--verbosity", "0")
     _manage("seed_council", "--scale", SCALE, "--seed", str(SEED), "--today", TODAY)
     # Planner statistics now, as autovacuum would have made them on a live database by the time anyone
     # reads it; otherwise plans depend on whether autovacuum happened to run before the timing.
-    with _connect(config, name) as connection:
+    with connect(config, name) as connection:
         connection.execute("VACUUM ANALYZE")
     print(
         f"bench: created {name}, migrated and seeded the {SCALE} council in {time.monotonic() - started:.0f} s"
@@ -165,16 +153,31 @@ def _child(name: str, result_path: Path, repetitions: int) -> int:
     return 1 if result.error else 0
 
 
-def _run_in_fresh_process(name: str, repetitions: int) -> Result:
+def _run_in_fresh_process(
+    name: str, repetitions: int, timeout_seconds: int, config: dict[str, Any]
+) -> Result:
     with tempfile.TemporaryDirectory(prefix="bench-") as folder:
         result_path = Path(folder) / "result.json"
+        pid_file = Path(folder) / "backoffice.pid"
         command = [sys.executable, "-m", "tests.benchmarks.run", "--child", name]
         command += ["--result", str(result_path), "--repetitions", str(repetitions)]
+        env = os.environ | {PID_FILE_VARIABLE: str(pid_file)}
         started = time.monotonic()
         try:
-            subprocess.run(command, cwd=ROOT, timeout=CHILD_TIMEOUT_SECONDS, check=False)
+            subprocess.run(command, cwd=ROOT, env=env, timeout=timeout_seconds, check=False)
         except subprocess.TimeoutExpired:
-            return Result(name, [], None, 0.0, 0.0, [], time.monotonic() - started, "timed out")
+            return Result(
+                name,
+                [],
+                None,
+                0.0,
+                0.0,
+                [],
+                time.monotonic() - started,
+                f"timed out after {timeout_seconds} s",
+            )
+        finally:
+            stop_leftover(pid_file, config)
         if not result_path.exists():
             return Result(name, [], None, 0.0, 0.0, [], time.monotonic() - started, "no result written")
         return Result.from_json(json.loads(result_path.read_text()))
@@ -208,11 +211,13 @@ def main(argv: list[str] | None = None) -> int:
     if not benchmarks:
         print(f"bench: no benchmark's name contains {args.only!r}", file=sys.stderr)
         return 2
+    if any(bench.uses_backoffice for bench in benchmarks):
+        prepare_template(config, reuse=args.reuse_db)
 
     rows: list[dict[str, Any]] = []
     results: dict[str, Result] = {}
     for bench in benchmarks:
-        result = _run_in_fresh_process(bench.name, args.repetitions)
+        result = _run_in_fresh_process(bench.name, args.repetitions, bench.timeout_seconds, config)
         results[bench.name] = result
         rows += rows_for(bench, result)  # a benchmark that failed still has its rows, with null figures
         if result.error:
