@@ -72,6 +72,12 @@ test: install apt-test services check ## Install what is missing, then run the w
 test-backoffice: install services ## Run the simulated back office's own suite alone
 	@$(SIM_TEST_ENV) $(SIM_PYTEST)
 
+# The long chaos run of the back-office link (tests/contrOCC_sync/test_chaos.py; the short one is in `make
+# test`): 2,000 weeks' lines and three rounds of each fault, on a Redis of its own on a free port.
+.PHONY: chaos
+chaos: install services ## The back-office link under chaos, long version (2,000 weeks' lines)
+	@$(TEST_ENV) CHAOS_SCALE=long $(VENV)/bin/pytest -q -rP tests/contrOCC_sync/test_chaos.py
+
 # --- benchmarks -------------------------------------------------------------------------------
 
 # A database of their own (dropped and seeded afresh every run: tests/benchmarks/run.py), and Redis

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
+from contextlib import nullcontext
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -233,18 +234,19 @@ def apply_care_package_line(row: dict[str, Any], lookups: LineLookups | None = N
     )
     for name, value in values.items():
         setattr(line, name, value)
-    line.save()  # the database's constraints refuse what cannot hold; the row is then skipped
-    if changes:
-        audit_record(
-            action="providers.care_package_line.changed",
-            actor=None,
-            obj=line,
-            provider=provider,
-            data={"version": version, "changes": changes},
-        )
-        provider_tell(
-            provider=line.provider, template="line_changed", context={"line": line, "changes": changes}
-        )
+    with transaction.atomic():  # a savepoint: the database's constraints refuse what cannot hold
+        line.save()
+        if changes:
+            audit_record(
+                action="providers.care_package_line.changed",
+                actor=None,
+                obj=line,
+                provider=provider,
+                data={"version": version, "changes": changes},
+            )
+            provider_tell(
+                provider=line.provider, template="line_changed", context={"line": line, "changes": changes}
+            )
     return APPLIED
 
 
@@ -349,7 +351,10 @@ def _apply_row(
     """Apply one row in a savepoint; park or skip it on failure. `parked` when retrying a parked row."""
     now = clock.now()
     try:
-        with transaction.atomic():
+        # A savepoint a row, but for a page of lines, whose applier writes nothing before it has checked
+        # the row and keeps its one write (an update) in a savepoint of its own: 20,000 savepoints cost more
+        # than the rest of a pull.
+        with transaction.atomic() if lookups is None else nullcontext():
             if not isinstance(row, dict):
                 raise Skip("the row is not a JSON object")
             if lookups is not None:
