@@ -61,6 +61,9 @@ class FaultInjectionMiddleware:
             return self.get_response(request)
         if faults.latency_ms:
             time.sleep(faults.latency_ms / 1000)
+        # Read the body before any injected answer, as a real server's would be: an unread body left on a
+        # kept-alive connection makes the server wait on it for the client's next request.
+        request.body  # noqa: B018
         roll = _draw.random()
         if roll < faults.error_rate:
             return error_response(500, "injected_error", "A fault the simulator was told to inject.")
