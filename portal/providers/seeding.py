@@ -283,18 +283,7 @@ def _write_people(*, plans: list[_PersonPlan]) -> list[int]:
 
 
 def _write_service_types() -> dict[str, int]:
-    rows = [
-        ServiceType(
-            code=spec.code,
-            name=spec.name,
-            unit=spec.unit,
-            step=spec.step,
-            allows_extras=spec.allows_extras,
-            paid_on=spec.paid_on,
-            tolerance_percent=spec.tolerance_percent,
-        )
-        for spec in SERVICE_TYPES
-    ]
+    rows = [ServiceType(**spec.fields()) for spec in SERVICE_TYPES]
     ServiceType.objects.bulk_create(rows, batch_size=BATCH_SIZE)
     return dict(ServiceType.objects.values_list("code", "pk"))
 

@@ -83,6 +83,18 @@ class ServiceTypeSpec:
     planned_steps: tuple[int, int]  # planned per week, in steps of `step`
     rate_pence: tuple[int, int]  # unit rate range
 
+    def fields(self) -> dict[str, object]:
+        """The service type as both sides store it (the API's fields)."""
+        return {
+            "code": self.code,
+            "name": self.name,
+            "unit": self.unit,
+            "step": self.step,
+            "allows_extras": self.allows_extras,
+            "paid_on": self.paid_on,
+            "tolerance_percent": self.tolerance_percent,
+        }
+
 
 _QUARTER = Decimal("0.25")
 

@@ -73,20 +73,7 @@ def backoffice_seed(*, scale: str, seed: int, today: dt.date, replace: bool = Fa
                     "The back office already holds data. Run again with --replace to empty it first."
                 )
             simulator_reset()
-        types = ServiceType.objects.bulk_create(
-            [
-                ServiceType(
-                    code=spec.code,
-                    name=spec.name,
-                    unit=spec.unit,
-                    step=spec.step,
-                    allows_extras=spec.allows_extras,
-                    paid_on=spec.paid_on,
-                    tolerance_percent=spec.tolerance_percent,
-                )
-                for spec in SERVICE_TYPES
-            ]
-        )
+        types = ServiceType.objects.bulk_create([ServiceType(**spec.fields()) for spec in SERVICE_TYPES])
         providers = Provider.objects.bulk_create(
             [
                 Provider(ref=f"PRV{number:05d}", name=p.name, kind=p.kind, email=p.email, active=p.active)
