@@ -19,6 +19,8 @@ class NavItem(NamedTuple):
 # (label, URL name, permission needed or None for everyone signed in)
 NAVIGATION = [
     ("Home", "home", None),
+    ("Actuals", "actuals_weeks", permissions.VIEW_OWN_ACTUALS),
+    ("Scheduled payments", "scheduled_payments", permissions.VIEW_OWN_ACTUALS),
     ("Care package lines", "care_package_lines", permissions.VIEW_OWN_CARE_PACKAGE_LINES),
     ("Providers", "council_providers", permissions.VIEW_PROVIDERS),
     ("All care package lines", "council_care_package_lines", permissions.VIEW_ALL_CARE_PACKAGE_LINES),

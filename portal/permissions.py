@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 # Provider side -----------------------------------------------------------------------------------
 VIEW_OWN_CARE_PACKAGE_LINES = "providers.view_own_care_package_lines"
 MANAGE_PROVIDER_USERS = "accounts.manage_provider_users"
+VIEW_OWN_ACTUALS = "actuals.view_own_actuals"
+RECORD_ACTUALS = "actuals.record_actuals"  # generate, amend, acknowledge, upload claim forms and visits
+CONFIRM_ACTUALS = "actuals.confirm_actuals"  # confirm a week, a nil return, correct a confirmed line
 
 # Council side ------------------------------------------------------------------------------------
 VIEW_ALL_CARE_PACKAGE_LINES = "providers.view_all_care_package_lines"
@@ -23,16 +26,22 @@ VIEW_PROVIDERS = "providers.view_providers"
 MANAGE_PORTAL_ACCESS = "providers.manage_portal_access"
 MANAGE_ACCOUNTS = "accounts.manage_accounts"
 MANAGE_BACKOFFICE_LINK = "controcc_sync.manage_link"
+REVIEW_EXCEPTIONS = "actuals.review_exceptions"
+TRACK_DEADLINES = "actuals.track_deadlines"
+MANAGE_CLOSURE_DAYS = "actuals.manage_closure_days"
 
-PROVIDER_PERMISSIONS = frozenset({VIEW_OWN_CARE_PACKAGE_LINES, MANAGE_PROVIDER_USERS})
+_PROVIDER_WORK = frozenset({VIEW_OWN_CARE_PACKAGE_LINES, VIEW_OWN_ACTUALS, RECORD_ACTUALS, CONFIRM_ACTUALS})
+PROVIDER_PERMISSIONS = _PROVIDER_WORK | {MANAGE_PROVIDER_USERS}
 
 PROVIDER_ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    "provider_user": frozenset({VIEW_OWN_CARE_PACKAGE_LINES}),
-    "provider_administrator": frozenset({VIEW_OWN_CARE_PACKAGE_LINES, MANAGE_PROVIDER_USERS}),
+    "provider_user": _PROVIDER_WORK,
+    "provider_administrator": _PROVIDER_WORK | {MANAGE_PROVIDER_USERS},
 }
 
 COUNCIL_ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    "finance_officer": frozenset({VIEW_ALL_CARE_PACKAGE_LINES, VIEW_PROVIDERS}),
+    "finance_officer": frozenset(
+        {VIEW_ALL_CARE_PACKAGE_LINES, VIEW_PROVIDERS, REVIEW_EXCEPTIONS, TRACK_DEADLINES, MANAGE_CLOSURE_DAYS}
+    ),
     "portal_administrator": frozenset(
         {
             VIEW_ALL_CARE_PACKAGE_LINES,
@@ -40,6 +49,8 @@ COUNCIL_ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             MANAGE_PORTAL_ACCESS,
             MANAGE_ACCOUNTS,
             MANAGE_BACKOFFICE_LINK,
+            TRACK_DEADLINES,
+            MANAGE_CLOSURE_DAYS,
         }
     ),
 }

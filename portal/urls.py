@@ -42,6 +42,7 @@ urlpatterns = [
     ),
     path("session/keepalive", account_views.session_keepalive, name="session_keepalive"),
     path("accounts/", include("allauth.account.urls")),
+    path("", include("actuals.urls")),
     path("provider/switch/", provider_views.ProviderSwitchView.as_view(), name="provider_switch"),
     path("care-package-lines/", provider_views.CarePackageLineListView.as_view(), name="care_package_lines"),
     path(

@@ -1,0 +1,263 @@
+"""Weeks and actual lines: what a provider says it delivered, line by line, week by week.
+
+A provider's week: not started (no row) → in progress (generated) → confirmed (on time or late) →
+corrected (a line corrected after confirmation). An actual line: draft → confirmed, and from then on its
+place in the back office's hands (`ActualLine.Status`, transitions in `LINE_TRANSITIONS`). Every
+provider-owned row is read through a scoped queryset (`for_provider`, `for_staff`).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from actuals.calendar import week_end, week_label
+from portal.providers.models import CarePackageLine, Provider
+
+if TYPE_CHECKING:
+    from portal.accounts.models import User
+
+QUANTITY = {"max_digits": 8, "decimal_places": 2}
+
+
+class ClosureDay(models.Model):
+    """A day the council is closed (bank holidays, the days between Christmas and New Year): a deadline
+    that falls on one moves to the next working day. Edited by council staff."""
+
+    day = models.DateField(unique=True)
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["day"]
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.name}"
+
+
+class ProviderWeekQuerySet(models.QuerySet["ProviderWeek"]):
+    def for_provider(self, provider: Provider) -> ProviderWeekQuerySet:
+        return self.filter(provider=provider)
+
+    def for_staff(self, user: User) -> ProviderWeekQuerySet:
+        return self.all() if user.is_council_staff else self.none()
+
+    def all_providers_for_workers(self) -> ProviderWeekQuerySet:
+        return self.all()
+
+
+class ProviderWeek(models.Model):
+    """One provider's week of actuals: generated, then confirmed once (and possibly corrected)."""
+
+    class State(models.TextChoices):
+        IN_PROGRESS = "in_progress", "In progress"
+        CONFIRMED = "confirmed", "Confirmed"
+        CORRECTED = "corrected", "Corrected"
+
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="weeks")
+    week_start = models.DateField()
+    state = models.CharField(max_length=12, choices=State.choices, default=State.IN_PROGRESS)
+    deadline = models.DateTimeField(help_text="When the week's actuals were due, as computed at generation.")
+    generated_at = models.DateTimeField()
+    generated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    late = models.BooleanField(default=False, help_text="Confirmed after the deadline.")
+    nil_return = models.BooleanField(default=False, help_text="Confirmed as no service this week.")
+    reminded_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ProviderWeekQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-week_start", "provider__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "week_start"], name="provider_week_once"),
+            models.CheckConstraint(
+                condition=Q(state__in=["in_progress", "confirmed", "corrected"]), name="provider_week_state"
+            ),
+            models.CheckConstraint(
+                condition=Q(state="in_progress") | Q(confirmed_at__isnull=False),
+                name="provider_week_confirmed_has_time",
+            ),
+        ]
+        indexes = [models.Index(fields=["week_start", "state"], name="provider_week_by_week")]
+
+    def __str__(self) -> str:
+        return f"{self.provider.ref}: {week_label(self.week_start)}"
+
+    @property
+    def week_end(self):  # type: ignore[no-untyped-def]
+        return week_end(self.week_start)
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.state != self.State.IN_PROGRESS
+
+
+class ActualLineQuerySet(models.QuerySet["ActualLine"]):
+    def for_provider(self, provider: Provider) -> ActualLineQuerySet:
+        """The provider's own actual lines; another provider's line is not there (a 404)."""
+        return self.filter(provider=provider)
+
+    def for_staff(self, user: User) -> ActualLineQuerySet:
+        return self.all() if user.is_council_staff else self.none()
+
+    def all_providers_for_sync(self) -> ActualLineQuerySet:
+        """Every line, for workers applying the back office's decisions."""
+        return self.all()
+
+    def with_related(self) -> ActualLineQuerySet:
+        return self.select_related(
+            "care_package_line__service_type", "care_package_line__service_user", "week", "provider"
+        )
+
+
+class ActualLine(models.Model):
+    """What was delivered in one week on one care package line. Its primary key is the `portal_line_id`
+    the back office knows it by; `version` goes up by one with each correction."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        HELD = "held", "Held for review"
+        DISPUTED = "disputed", "Disputed"
+        SENT = "sent", "Sent"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+        PAID = "paid", "Paid"
+
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="actual_lines")
+    week = models.ForeignKey(ProviderWeek, on_delete=models.PROTECT, related_name="lines")
+    care_package_line = models.ForeignKey(
+        CarePackageLine, on_delete=models.PROTECT, related_name="actual_lines"
+    )
+    care_package_line_version = models.PositiveIntegerField(
+        help_text="The care package line's version when this line was generated or last refreshed."
+    )
+    version = models.PositiveIntegerField(default=1)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    planned = models.DecimalField(**QUANTITY)
+    delivered = models.DecimalField(**QUANTITY)
+    frustrated = models.DecimalField(**QUANTITY, default=Decimal("0"))
+    missed = models.DecimalField(**QUANTITY, default=Decimal("0"))
+    extra = models.DecimalField(**QUANTITY, default=Decimal("0"))
+    adjustment_form_ref = models.CharField("adjustment form reference", max_length=64, blank=True)
+    comment = models.TextField(blank=True)
+    no_service = models.BooleanField(default=False, help_text="Part of a nil return: no service this week.")
+    rate = models.DecimalField(max_digits=10, decimal_places=2)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    revision = models.PositiveIntegerField(
+        default=1, help_text="Goes up with every save: an edit made on an older revision is refused."
+    )
+    amended = models.BooleanField(default=False, help_text="Changed by a person since it was generated.")
+    amended_at = models.DateTimeField(null=True, blank=True)
+    amended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    correction_reason = models.TextField(blank=True)
+    review_reason = models.TextField(blank=True, help_text="The finance officer's reason for the decision.")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    backoffice_reason = models.TextField(blank=True, help_text="Why the back office rejected it.")
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ActualLineQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["care_package_line__service_user__name", "care_package_line__ref"]
+        constraints = [
+            models.UniqueConstraint(fields=["week", "care_package_line"], name="actual_line_once_a_week"),
+            models.CheckConstraint(
+                condition=Q(delivered__gte=0) & Q(frustrated__gte=0) & Q(missed__gte=0) & Q(extra__gte=0),
+                name="actual_line_quantities_not_negative",
+            ),
+            models.CheckConstraint(condition=Q(version__gte=1), name="actual_line_version_positive"),
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "held", "disputed", "sent", "accepted", "rejected", "paid"]),
+                name="actual_line_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(confirmed_at__isnull=False),
+                name="actual_line_confirmed_has_time",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["provider", "status"], name="actual_line_provider_status"),
+            models.Index(fields=["status", "week"], name="actual_line_status_week"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Actual line {self.pk} v{self.version} ({self.care_package_line.ref})"
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+    @property
+    def differs_from_plan(self) -> bool:
+        return bool(self.delivered != self.planned or self.frustrated or self.missed or self.extra)
+
+    @property
+    def care_package_line_changed(self) -> bool:
+        """The care package line changed in the back office after this line was generated."""
+        return self.care_package_line.version != self.care_package_line_version
+
+    @property
+    def can_be_corrected(self) -> bool:
+        return (
+            self.status in (self.Status.SENT, self.Status.ACCEPTED, self.Status.REJECTED, self.Status.HELD)
+            and not self.correction_reason
+        )
+
+
+class LineException(models.Model):
+    """A rule an actual line breaks, as the rules engine found it at the line's last change. Blocking ones
+    stop the week being confirmed; the others need acknowledging with a reason, then finance review."""
+
+    class Severity(models.TextChoices):
+        BLOCKING = "blocking", "Must be fixed"
+        ACKNOWLEDGE = "acknowledge", "Needs a reason"
+
+    line = models.ForeignKey(ActualLine, on_delete=models.CASCADE, related_name="exceptions")
+    rule = models.CharField(max_length=10)
+    severity = models.CharField(max_length=12, choices=Severity.choices)
+    message = models.CharField(max_length=400)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField(blank=True, help_text="Why the provider says the line is right as it is.")
+
+    class Meta:
+        ordering = ["line", "severity", "rule"]
+        constraints = [
+            models.UniqueConstraint(fields=["line", "rule"], name="line_exception_once"),
+            models.CheckConstraint(
+                condition=Q(severity__in=["blocking", "acknowledge"]), name="line_exception_severity"
+            ),
+            models.CheckConstraint(
+                condition=Q(acknowledged_at__isnull=True) | (Q(severity="acknowledge") & ~Q(reason="")),
+                name="line_exception_acknowledged_with_reason",
+            ),
+        ]
+        indexes = [models.Index(fields=["rule", "severity"], name="line_exception_rule")]
+
+    def __str__(self) -> str:
+        return f"{self.rule} on line {self.line_id}"
+
+    @property
+    def is_blocking(self) -> bool:
+        return self.severity == self.Severity.BLOCKING
+
+    @property
+    def is_acknowledged(self) -> bool:
+        return self.acknowledged_at is not None
