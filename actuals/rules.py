@@ -317,7 +317,7 @@ def duplicates_in(facts: Iterable[tuple[int, LineFacts]]) -> dict[int, str]:
     found: dict[int, str] = {}
     for group in groups.values():
         if len(group) > 1:
-            for key, f in group:
+            for key, _facts in group:
                 other = next(g for k, g in group if k != key)
                 found[key] = other.care_package_line.ref
     return found
