@@ -19,6 +19,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from actuals.services import actual_line_decision_apply
 from contrOCC_sync.client import BackOfficeClient, BackOfficeError
 from contrOCC_sync.models import ParkedRow, SubmissionEvent, SyncRun, SyncStream
 from contrOCC_sync.notifications import provider_tell
@@ -264,6 +265,13 @@ def apply_submission_event(row: dict[str, Any]) -> str:
             "received_at": clock.now(),
         },
     )
+    if created and row["kind"] == "actual_line":
+        actual_line_decision_apply(
+            portal_line_id=str(row.get("portal_line_id") or ""),
+            version=int(row.get("version") or 0),
+            status=str(row["status"]),
+            reason=str(row.get("reason") or ""),
+        )
     return APPLIED if created else UNCHANGED
 
 
