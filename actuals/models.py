@@ -261,3 +261,45 @@ class LineException(models.Model):
     @property
     def is_acknowledged(self) -> bool:
         return self.acknowledged_at is not None
+
+
+class DeadlineReminderQuerySet(models.QuerySet["DeadlineReminder"]):
+    def for_staff(self, user: User) -> DeadlineReminderQuerySet:
+        return self.all() if user.is_council_staff else self.none()
+
+    def all_providers_for_workers(self) -> DeadlineReminderQuerySet:
+        return self.all()
+
+
+class DeadlineReminder(models.Model):
+    """One reminder email to one provider that a week's actuals are due (or overdue).
+
+    A row of its own rather than `ProviderWeek.reminded_at` alone: a provider that has not started the
+    week has no ProviderWeek, and creating one to hold the time would say the week had been generated
+    ("in progress") when it had not. `run` names the sending: `auto:<date>:<slot>` for the scheduled
+    ones, the confirmation page's token for a finance officer's. It is unique with the provider and the
+    week, so a run repeated (the beat's task delivered twice, the form submitted twice) reminds nobody
+    twice. `ProviderWeek.reminded_at` still follows the last reminder, where the week exists.
+    """
+
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="deadline_reminders")
+    week_start = models.DateField()
+    run = models.CharField(max_length=64)
+    sent_at = models.DateTimeField()
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    automatic = models.BooleanField(default=False)
+    recipients = models.PositiveIntegerField(help_text="How many addresses the email went to.")
+
+    objects = DeadlineReminderQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-sent_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "week_start", "run"], name="deadline_reminder_once_a_run"),
+        ]
+        indexes = [models.Index(fields=["week_start", "provider"], name="deadline_reminder_by_week")]
+
+    def __str__(self) -> str:
+        return f"Reminder to {self.provider.ref}: {week_label(self.week_start)}"

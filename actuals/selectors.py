@@ -171,6 +171,7 @@ def open_earlier_weeks(*, provider: Provider, before: dt.date) -> list[WeekSumma
     if provider.portal_enabled_at is not None:
         enabled_week = calendar.week_start_of(provider.portal_enabled_at.astimezone(calendar.LONDON).date())
         first = max(first, enabled_week)
+    closed = calendar.closure_days()
     weeks = []
     for week in started.values():
         if not week.is_confirmed and week.week_start < first:
@@ -179,7 +180,8 @@ def open_earlier_weeks(*, provider: Provider, before: dt.date) -> list[WeekSumma
     while day < before:
         week = started.get(day)
         if week is None or not week.is_confirmed:
-            weeks.append(WeekSummary(day, week.deadline if week else calendar.week_deadline(day), week))
+            deadline = week.deadline if week else calendar.week_deadline(day, closed)
+            weeks.append(WeekSummary(day, deadline, week))
         day += dt.timedelta(days=7)
     return sorted(weeks, key=lambda s: s.week_start)
 
@@ -223,3 +225,59 @@ def differing_from_plan(lines: QuerySet[ActualLine]) -> QuerySet[ActualLine]:
 def changed_in_backoffice(lines: QuerySet[ActualLine]) -> QuerySet[ActualLine]:
     """Lines whose care package line changed after they were generated."""
     return lines.exclude(care_package_line_version=F("care_package_line__version"))
+
+
+def checklist(summary: WeekSummary) -> list[dict[str, str]]:
+    """The weekly checklist (the provider's home page): each step with its count, state and link, for
+    components/task_list.html."""
+    from django.urls import reverse
+
+    week = reverse("actuals_week", kwargs={"week": summary.week_start})
+
+    def step(title: str, url: str, hint: str, done: bool, *, blocked: bool = False) -> dict[str, str]:
+        if done:
+            status, colour = "Completed", ""
+        elif blocked:
+            status, colour = "Cannot start yet", "grey"
+        else:
+            status, colour = "To do", "blue"
+        return {"title": title, "url": url, "hint": hint, "status": status, "status_colour": colour}
+
+    if not summary.generated:
+        return [
+            step("Generate actuals", week, "One line for each care package line, filled in from the plan.", False),
+            step("Amend lines that differ from plan", "", "", False, blocked=True),
+            step("Comment on every variance", "", "", False, blocked=True),
+            step("Review exceptions", "", "", False, blocked=True),
+            step("Confirm the week", "", "", False, blocked=True),
+        ]
+    confirmed = summary.confirmed
+    exceptions_left = summary.blocking + summary.unacknowledged
+    return [
+        step("Generate actuals", week, f"{summary.lines} line{'s' if summary.lines != 1 else ''} generated.", True),
+        step(
+            "Amend lines that differ from plan",
+            f"{week}?show=variance",
+            f"{summary.amended} amended, {summary.variances} differ from plan.",
+            confirmed or summary.amended > 0,
+        ),
+        step(
+            "Comment on every variance",
+            f"{week}?show=blocking",
+            f"{summary.uncommented} variance{'s' if summary.uncommented != 1 else ''} without a comment.",
+            summary.uncommented == 0,
+        ),
+        step(
+            "Review exceptions",
+            f"{week}?show={'blocking' if summary.blocking else 'reason'}",
+            f"{summary.blocking} must be fixed, {summary.unacknowledged} need a reason.",
+            exceptions_left == 0,
+        ),
+        step(
+            "Confirm the week",
+            reverse("actuals_confirm", kwargs={"week": summary.week_start}),
+            "Confirmed." if confirmed else "On the scheduled payments page, with the declaration.",
+            confirmed,
+            blocked=not confirmed and (exceptions_left > 0 or not summary.ended),
+        ),
+    ]

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 
 from actuals import calendar, rules
@@ -195,18 +195,25 @@ class GenerateResult:
     changed_lines: list[int] = field(default_factory=list)
 
 
-def lines_to_generate(*, provider: Provider, week_start: dt.date) -> list[CarePackageLine]:
-    """The provider's care package lines that run in the week and are paid through actuals; not those of
-    a person who died before the week began."""
+def lines_running_in_week(lines: QuerySet[CarePackageLine], *, week_start: dt.date) -> QuerySet[CarePackageLine]:
+    """Of `lines`, those that run in the week and are paid through actuals; not those of a person who
+    died before the week began. (Also what makes a provider expected to confirm the week.)"""
     week_end = calendar.week_end(week_start)
-    return list(
-        CarePackageLine.objects.for_provider(provider)
-        .select_related("service_type", "service_user")
-        .filter(start_date__lte=week_end)
+    return (
+        lines.filter(start_date__lte=week_end)
         .filter(Q(end_date__isnull=True) | Q(end_date__gte=week_start))
         .exclude(status=CarePackageLine.Status.ENDED, end_date__isnull=True)
         .exclude(service_type__paid_on=ServiceType.PaidOn.INVOICE)
         .exclude(service_user__deceased_on__lt=week_start)
+    )
+
+
+def lines_to_generate(*, provider: Provider, week_start: dt.date) -> list[CarePackageLine]:
+    """The provider's care package lines that run in the week and are paid through actuals; not those of
+    a person who died before the week began."""
+    return list(
+        lines_running_in_week(CarePackageLine.objects.for_provider(provider), week_start=week_start)
+        .select_related("service_type", "service_user")
         .order_by("pk")
     )
 

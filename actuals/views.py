@@ -11,7 +11,6 @@ import datetime as dt
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -267,6 +266,9 @@ class CorrectView(WeekMixin, View):
 
     def get(self, request: HttpRequest, week: dt.date, pk: int) -> HttpResponse:
         line = self.get_line()
+        if not line.can_be_corrected:
+            messages.info(request, "This line cannot be corrected: " + _why_not_correctable(line))
+            return HttpResponseRedirect(reverse("actual_line", kwargs={"week": week, "pk": pk}))
         form = LineCorrectForm(
             initial={**services.LineValues.of(line).__dict__, "revision": line.revision},
             service_type=line.care_package_line.service_type,
@@ -298,11 +300,19 @@ class CorrectView(WeekMixin, View):
         return self._render(line, form)
 
     def _render(self, line: ActualLine, form: LineCorrectForm) -> HttpResponse:
-        if not line.can_be_corrected:
-            raise PermissionDenied
         return render(
             self.request, "actuals/correct.html", {"line": line, "form": form, "week_start": self.week_start}
         )
+
+
+def _why_not_correctable(line: ActualLine) -> str:
+    if line.is_draft:
+        return "it has not been confirmed yet, so change it instead."
+    if line.correction_reason:
+        return "it has already been corrected once."
+    if line.status == ActualLine.Status.PAID:
+        return "it has been paid. Raise a payment query to put it right."
+    return "it is in dispute. Answer the dispute instead."
 
 
 class ConfirmView(WeekMixin, View):

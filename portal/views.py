@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
@@ -13,15 +14,33 @@ from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 from kombu import Connection
 
+from actuals import calendar
+from actuals.selectors import checklist, open_earlier_weeks, time_left, week_summary
 from contrOCC_sync.services import backoffice_up
+from portal import permissions
+from portal.access import portal_request
 
 logger = logging.getLogger(__name__)
 
 
 class HomeView(TemplateView):
-    """Where everyone lands after signing in; what it offers follows the user's permissions."""
+    """Where everyone lands after signing in; what it offers follows the user's permissions. A provider
+    user's home page is the checklist for the week due, and the earlier weeks still open."""
 
     template_name = "portal/home.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        request = portal_request(self.request)
+        if request.provider is not None and permissions.VIEW_OWN_ACTUALS in request.portal_perms:
+            due = week_summary(provider=request.provider, week_start=calendar.week_due())
+            context.update(
+                due=due,
+                checklist=checklist(due),
+                time_left=time_left(due.deadline),
+                open_weeks=open_earlier_weeks(provider=request.provider, before=due.week_start),
+            )
+        return context
 
 
 @login_not_required

@@ -11,6 +11,7 @@ from django.forms import BoundField
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from portal.clock import LONDON
 from portal.forms import GovukDateWidget
 from portal.navigation import NavItem, navigation_for
 
@@ -162,3 +163,55 @@ def quantity(value: Decimal | None) -> str:
         return "–"
     text = f"{value:f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+@register.filter
+def split(value: str) -> list[str]:
+    """'a b c'|split: a list of words, for loops over a fixed set of names in a template."""
+    return value.split()
+
+
+@register.filter
+def field_named(form: forms.Form, name: str) -> BoundField | None:
+    """The form's bound field `name`, or None when the form has no such field."""
+    return form[name] if name in form.fields else None
+
+
+ACTUAL_STATUS_COLOURS = {
+    "draft": "grey",
+    "held": "yellow",
+    "disputed": "orange",
+    "sent": "blue",
+    "accepted": "turquoise",
+    "rejected": "red",
+    "paid": "green",
+}
+
+
+@register.simple_tag
+def actual_status_tag(status: str, label: str) -> SafeString:
+    """An actual line's status as a GOV.UK tag (rendered here: it is on every row of a week)."""
+    return format_html(
+        '<strong class="govuk-tag govuk-tag--{}">{}</strong>', ACTUAL_STATUS_COLOURS.get(status, "grey"), label
+    )
+
+
+@register.filter
+def add_days(value: dt.date, days: int) -> dt.date:
+    return value + dt.timedelta(days=int(days))
+
+
+@register.filter
+def deadline_format(value: dt.datetime) -> str:
+    """'5pm on Tuesday 1 December 2026', in London time, as GOV.UK writes times."""
+    local = value.astimezone(LONDON)
+    hour = local.hour % 12 or 12
+    minutes = f":{local.minute:02d}" if local.minute else ""
+    return f"{hour}{minutes}{'am' if local.hour < 12 else 'pm'} on {local:%A} {local.day} {local:%B %Y}"
+
+
+@register.filter
+def week_label(value: dt.date) -> str:
+    from actuals.calendar import week_label as label
+
+    return label(value)

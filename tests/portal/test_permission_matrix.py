@@ -8,7 +8,9 @@ session is over at its next request, so `locked` gets exactly what a signed-out 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -72,6 +74,22 @@ A_USER: Callable[[Council], dict[str, Any]] = lambda c: {"pk": c.users["provider
 DJANGO_ADMIN = expect(302, 302, 302, 302, 302, 302, 200)
 
 NoArgs: Callable[[Council], dict[str, Any]] = lambda c: {}  # noqa: E731
+MATRIX_WEEK = dt.date(2026, 11, 23)
+
+
+def a_line(c: Council) -> dict[str, Any]:
+    """Provider A's week, generated, its line amended so that an acknowledge-exception (ACT-13) is on it."""
+    from actuals.services import LineValues, actual_amend, actuals_generate
+
+    result = actuals_generate(provider=c.provider_a, week_start=MATRIX_WEEK, by=None)
+    line = result.week.lines.get()
+    values = LineValues(Decimal("2"), line.planned - 2, Decimal("0"), Decimal("0"), "", "In hospital")
+    actual_amend(provider=c.provider_a, line_id=line.pk, by=c.users["provider_a"], values=values, revision=1)
+    return {"week": MATRIX_WEEK, "pk": line.pk}
+
+
+A_WEEK: Callable[[Council], dict[str, Any]] = lambda c: {"week": a_line(c)["week"]}  # noqa: E731
+A_LINE = a_line
 
 # url name: (kwargs from the council fixture, expected status by actor)
 MATRIX: dict[str, tuple[Callable[[Council], dict[str, Any]], dict[str, int]]] = {
@@ -127,6 +145,19 @@ MATRIX: dict[str, tuple[Callable[[Council], dict[str, Any]], dict[str, int]]] = 
     "provider_switch": (NoArgs, expect(302, 200, 200, 200, 200, 403, 403)),
     "care_package_lines": (NoArgs, PROVIDER_PAGE),
     "care_package_line": (lambda c: {"ref": c.line_a.ref}, expect(302, 200, 200, 404, 302, 403, 403)),
+    # the weekly actuals cycle (a week of provider A's, generated, with one line)
+    "actuals_weeks": (NoArgs, PROVIDER_PAGE),
+    "actuals_week": (A_WEEK, PROVIDER_PAGE),
+    "actuals_generate": (A_WEEK, expect(302, 405, 405, 405, 302, 403, 403)),
+    "actuals_confirm": (A_WEEK, PROVIDER_PAGE),
+    "actuals_nil_return": (A_WEEK, PROVIDER_PAGE),
+    "actual_line": (A_LINE, expect(302, 200, 200, 404, 302, 403, 403)),
+    "actual_line_correct": (A_LINE, expect(302, 302, 302, 404, 302, 403, 403)),
+    "actual_exception_acknowledge": (
+        lambda c: {**a_line(c), "rule": "ACT-13"},
+        expect(302, 200, 200, 404, 302, 403, 403),
+    ),
+    "scheduled_payments": (NoArgs, PROVIDER_PAGE),
     # council staff
     "council_providers": (NoArgs, COUNCIL_PAGE),
     "council_provider": (lambda c: {"ref": c.provider_a.ref}, COUNCIL_PAGE),

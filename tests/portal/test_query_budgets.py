@@ -8,10 +8,12 @@ ran more often with more rows.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -20,6 +22,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from actuals.models import ActualLine
+from actuals.services import LineValues, actual_amend, actuals_generate
 from portal.accounts.models import Membership, User
 from tests.conftest import Council, client_for
 from tests.factories import (
@@ -91,6 +95,20 @@ def add_colleagues(council: Council, n: int) -> None:
             MembershipFactory(user=membership.user)
 
 
+WEEK = dt.date(2026, 11, 23)
+
+
+def add_own_lines_to_the_week(council: Council, n: int) -> None:
+    """Lines of provider A generated into WEEK, some amended so that exceptions of both kinds show."""
+    add_own_lines(council, n)
+    actuals_generate(provider=council.provider_a, week_start=WEEK, by=None)
+    for i, line in enumerate(ActualLine.objects.filter(week__week_start=WEEK, amended=False)):
+        if i % 3 == 0:  # off the step and no comment (blocking), or frustrated above half (acknowledge)
+            delivered, frustrated = (Decimal("1.10"), Decimal("0")) if i % 2 else (Decimal("1"), line.planned)
+            values = LineValues(delivered, frustrated, Decimal("0"), Decimal("0"), "", "Hospital" * (i % 2))
+            actual_amend(provider=line.provider, line_id=line.pk, by=None, values=values, revision=line.revision)
+
+
 # The pages --------------------------------------------------------------------------------------
 
 
@@ -109,7 +127,13 @@ def _listed(existing: int) -> Callable[[Council, int], int]:
 
 
 PAGES = [
-    Page("home, provider user", "provider_a", lambda c: reverse("home"), add_own_lines, budget=SIGNED_IN),
+    Page(
+        "home, provider user",
+        "provider_a",
+        lambda c: reverse("home"),
+        add_own_lines,
+        budget=SIGNED_IN + 5,  # closure days, the week due, earlier weeks (closure days once more each)
+    ),
     Page(
         "home, council staff",
         "finance",
@@ -124,6 +148,29 @@ PAGES = [
         add_own_lines,
         budget=SIGNED_IN + 3,  # the count, the filter's service types, the page of lines
         rows_shown=_listed(1),
+    ),
+    Page(
+        "home, provider user, week generated",
+        "provider_a",
+        lambda c: reverse("home"),
+        add_own_lines_to_the_week,
+        budget=SIGNED_IN + 5,  # as above: an earlier week that is open is listed without its counts
+    ),
+    Page(
+        "actuals week",
+        "provider_a",
+        lambda c: reverse("actuals_week", kwargs={"week": WEEK}),
+        add_own_lines_to_the_week,
+        # the week, its counts (3), the count and page of lines with their flags, their exceptions,
+        # the closure days
+        budget=SIGNED_IN + 7,
+    ),
+    Page(
+        "scheduled payments",
+        "provider_a",
+        lambda c: reverse("scheduled_payments"),
+        add_own_lines_to_the_week,
+        budget=SIGNED_IN + 10,  # grows with the weeks shown (four queries a generated week), not their lines
     ),
     Page(
         "care package line",
