@@ -11,6 +11,7 @@ Rules read only what `LineFacts` holds, so a week of 2,000 lines is checked in m
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -54,6 +55,14 @@ class LineFacts:
         return bool(self.adjustment_form_ref.strip())
 
     @property
+    def suspended(self) -> bool:
+        return self.care_package_line.status == CarePackageLine.Status.SUSPENDED
+
+    @property
+    def nothing_recorded(self) -> bool:
+        return not (self.delivered or self.frustrated or self.missed or self.extra)
+
+    @property
     def unit(self) -> str:
         return self.service_type.get_unit_display()
 
@@ -72,12 +81,16 @@ class Rule:
 
     @property
     def text(self) -> str:
-        return (self.check.__doc__ or "").strip().splitlines()[0]
+        """The docstring's first paragraph (it may wrap over several lines)."""
+        return self._paragraphs()[0]
 
     @property
     def explanation(self) -> str:
-        lines = (self.check.__doc__ or "").strip().splitlines()[1:]
-        return " ".join(line.strip() for line in lines if line.strip())
+        return " ".join(self._paragraphs()[1:])
+
+    def _paragraphs(self) -> list[str]:
+        paragraphs = inspect.cleandoc(self.check.__doc__ or "").split("\n\n")
+        return [" ".join(line.strip() for line in p.splitlines() if line.strip()) for p in paragraphs]
 
 
 RULES: list[Rule] = []
@@ -178,8 +191,10 @@ def extras_without_reference(f: LineFacts) -> str | None:
 
 @rule("ACT-04", BLOCKING)
 def variance_without_comment(f: LineFacts) -> str | None:
-    """A line that differs from plan without a comment saying why."""
-    if f.differs_from_plan and not f.comment.strip():
+    """A line that differs from plan without a comment saying why.
+
+    A suspended line with nothing recorded on it (as it is generated) needs none: the suspension says why."""
+    if f.differs_from_plan and not f.comment.strip() and not (f.suspended and f.nothing_recorded):
         return "The line differs from plan: add a comment saying why."
     return None
 
@@ -215,8 +230,10 @@ def service_after_death(f: LineFacts) -> str | None:
 
 @rule("ACT-07", BLOCKING)
 def nothing_delivered_unexplained(f: LineFacts) -> str | None:
-    """Nothing delivered, with no frustrated or missed quantity to explain it (a nil return explains itself)."""
-    if f.planned and not f.delivered and not (f.frustrated or f.missed) and not f.no_service:
+    """Nothing delivered, with no frustrated or missed quantity to explain it.
+
+    A nil return explains itself, and so does a suspended line (generated with nothing delivered)."""
+    if f.planned and not f.delivered and not (f.frustrated or f.missed) and not (f.no_service or f.suspended):
         return "Nothing was delivered: record the frustrated or missed quantity that explains why."
     return None
 

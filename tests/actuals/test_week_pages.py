@@ -1,0 +1,242 @@
+"""The provider's pages of the weekly cycle through Django's test client: generate, amend inline (htmx)
+and with the plain form, two people editing one line, acknowledge, confirm, nil return, correct, the
+scheduled payments page and the checklist on the home page."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.test import Client
+from django.urls import reverse
+
+from actuals.models import ActualLine, ProviderWeek
+from actuals.services import actuals_generate
+from contrOCC_sync.models import OutboxMessage
+from tests.conftest import Council, client_for
+from tests.factories import CarePackageLineFactory, MembershipFactory
+
+pytestmark = pytest.mark.django_db
+
+WEEK = dt.date(2026, 11, 16)
+AFTER_THE_WEEK = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)  # Monday, before the deadline
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture(autouse=True)
+def _monday_after_the_week():
+    with time_machine.travel(AFTER_THE_WEEK, tick=False):
+        yield
+
+
+def week_url(name: str = "actuals_week", **kwargs) -> str:
+    return reverse(name, kwargs={"week": WEEK, **kwargs})
+
+
+def generated(council: Council) -> ActualLine:
+    actuals_generate(provider=council.provider_a, week_start=WEEK, by=None)
+    return ActualLine.objects.get(provider=council.provider_a, week__week_start=WEEK)
+
+
+def amend_data(line: ActualLine, **values: str) -> dict[str, str]:
+    data = {
+        "delivered": str(line.delivered),
+        "frustrated": "0",
+        "missed": "0",
+        "extra": "0",
+        "adjustment_form_ref": "",
+        "comment": "",
+        "revision": str(line.revision),
+    }
+    return data | values
+
+
+def test_generating_from_the_week_page(provider_a_client: Client, council: Council) -> None:
+    page = provider_a_client.get(week_url()).content.decode()
+    assert "Generate actuals" in page
+
+    response = provider_a_client.post(week_url("actuals_generate"), follow=True)
+    page = response.content.decode()
+    assert "1 line generated from your care package lines" in page
+    assert council.line_a.service_user.name in page
+    assert council.line_b.service_user.name not in page  # provider B's person is never on A's week
+
+
+def test_inline_amend_answers_rows_and_the_saved_values_stick(
+    provider_a_client: Client, council: Council
+) -> None:
+    line = generated(council)
+    edit_row = provider_a_client.get(week_url("actual_line", pk=line.pk), **HTMX).content.decode()
+    assert 'data-testid="actual-line-editing"' in edit_row
+    assert f'form="line-form-{line.pk}"' in edit_row
+
+    saved = provider_a_client.post(
+        week_url("actual_line", pk=line.pk),
+        amend_data(line, delivered="9.25", comment="Two visits cut short"),
+        **HTMX,
+    ).content.decode()
+    assert 'data-testid="actual-line"' in saved and ">9.25<" in saved
+    assert "Must fix" not in saved
+    line.refresh_from_db()
+    assert (line.delivered, line.comment, line.amended) == (Decimal("9.25"), "Two visits cut short", True)
+    assert line.amount == Decimal("216.45")  # 9.25 × £23.40
+
+    cancelled = provider_a_client.get(week_url("actual_line", pk=line.pk) + "?display=1", **HTMX)
+    assert 'data-testid="actual-line"' in cancelled.content.decode()
+
+
+def test_an_off_step_quantity_is_kept_and_shown_as_an_exception(
+    provider_a_client: Client, council: Council
+) -> None:
+    line = generated(council)
+    response = provider_a_client.post(
+        week_url("actual_line", pk=line.pk),
+        amend_data(line, delivered="3.1", comment="Short week"),
+        follow=True,
+    )
+    page = response.content.decode()
+    assert "Must fix" in page and "3.1 is not" in page
+    line.refresh_from_db()
+    assert line.delivered == Decimal("3.10")  # nothing the provider typed is thrown away
+
+
+def test_a_number_that_is_not_a_number_keeps_what_was_typed(
+    provider_a_client: Client, council: Council
+) -> None:
+    line = generated(council)
+    response = provider_a_client.post(
+        week_url("actual_line", pk=line.pk), amend_data(line, delivered="seven", comment="x")
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "<title>Error: " in page
+    assert "Delivered must be a number, like 7.25" in page
+    assert 'value="seven"' in page
+    line.refresh_from_db()
+    assert line.delivered == line.planned
+
+
+def test_the_second_of_two_people_editing_a_line_is_told_and_loses_nothing(council: Council) -> None:
+    line = generated(council)
+    colleague = MembershipFactory(provider=council.provider_a, user__full_name="Priya Patel").user
+    first, second = client_for(colleague), client_for(council.users["provider_a"])
+    start = amend_data(line)  # both opened the line at the same revision
+
+    first.post(week_url("actual_line", pk=line.pk), start | {"delivered": "8", "comment": "Hospital"})
+    response = second.post(week_url("actual_line", pk=line.pk), start | {"delivered": "6", "comment": "Mine"})
+
+    page = response.content.decode()
+    assert "Priya Patel changed this line while you were editing it" in page
+    assert 'value="6"' in page and "Mine" in page  # the second person's input is still in the form
+    line.refresh_from_db()
+    assert (line.delivered, line.comment) == (Decimal("8.00"), "Hospital")  # the first person's save stands
+    revision = response.context["form"]["revision"].value()
+    resubmitted = second.post(
+        week_url("actual_line", pk=line.pk),
+        start | {"delivered": "6", "comment": "Mine", "revision": revision},
+    )
+    assert resubmitted.status_code == 302
+    line.refresh_from_db()
+    assert line.delivered == Decimal("6.00")
+
+
+def test_acknowledge_confirm_and_the_scheduled_payments_page(
+    provider_a_client: Client, council: Council
+) -> None:
+    line = generated(council)
+    provider_a_client.post(
+        week_url("actual_line", pk=line.pk),
+        amend_data(line, delivered="2", frustrated="8.5", comment="In hospital from Tuesday"),
+    )
+    confirm_page = provider_a_client.get(week_url("actuals_confirm")).content.decode()
+    assert "You cannot confirm yet" in confirm_page and "1 needs a reason" in confirm_page
+
+    ack_url = week_url("actual_exception_acknowledge", pk=line.pk, rule="ACT-13")
+    empty = provider_a_client.post(ack_url, {"reason": "  "})
+    assert "Enter the reason the line is right as it is" in empty.content.decode()
+    provider_a_client.post(ack_url, {"reason": "Admitted to hospital, the council was told"})
+
+    refused = provider_a_client.post(week_url("actuals_confirm"), {})
+    assert "Confirm that all payments and amendments are correct" in refused.content.decode()
+    assert not ProviderWeek.objects.get(week_start=WEEK).is_confirmed
+
+    response = provider_a_client.post(week_url("actuals_confirm"), {"declaration": "on"}, follow=True)
+    page = response.content.decode()
+    assert "confirmed. 0 lines sent to the council, 1 held for the council&#x27;s review" in page
+    assert "Scheduled payments" in page and "Held for review" in page
+    line.refresh_from_db()
+    assert line.status == ActualLine.Status.HELD
+    assert not OutboxMessage.objects.exists()  # held lines wait for finance
+
+
+def test_confirming_sends_the_clean_lines_and_the_week_page_locks(
+    provider_a_client: Client, council: Council
+) -> None:
+    line = generated(council)
+    provider_a_client.post(week_url("actuals_confirm"), {"declaration": "on"})
+    line.refresh_from_db()
+    assert line.status == ActualLine.Status.SENT
+    message = OutboxMessage.objects.get()
+    assert message.body["lines"][0]["portal_line_id"] == line.pk
+
+    page = provider_a_client.get(week_url()).content.decode()
+    assert "Review and confirm" not in page and "Generate again" not in page
+    assert "Correct<span" in page
+    again = provider_a_client.post(week_url("actuals_confirm"), {"declaration": "on"})
+    assert "already been confirmed" in again.content.decode()
+
+
+def test_correcting_a_confirmed_line_once(provider_a_client: Client, council: Council) -> None:
+    line = generated(council)
+    provider_a_client.post(week_url("actuals_confirm"), {"declaration": "on"})
+    url = week_url("actual_line_correct", pk=line.pk)
+    line.refresh_from_db()
+    no_reason = provider_a_client.post(url, amend_data(line, delivered="9", comment="One visit missed"))
+    assert "Enter the reason for the correction" in no_reason.content.decode()
+
+    provider_a_client.post(
+        url, amend_data(line, delivered="9", comment="One visit missed", reason="Entered the wrong total")
+    )
+    line.refresh_from_db()
+    assert (line.version, line.delivered, line.status) == (2, Decimal("9.00"), ActualLine.Status.SENT)
+    assert OutboxMessage.objects.count() == 2
+
+    twice = provider_a_client.get(url, follow=True)
+    assert "already been corrected once" in twice.content.decode()
+
+
+def test_a_nil_return_from_its_page(provider_a_client: Client, council: Council) -> None:
+    response = provider_a_client.post(week_url("actuals_nil_return"), {"declaration": "on"}, follow=True)
+    assert "confirmed as no service" in response.content.decode()
+    line = ActualLine.objects.get(provider=council.provider_a)
+    assert (line.delivered, line.no_service, line.amount) == (Decimal("0"), True, Decimal("0.00"))
+    assert ProviderWeek.objects.get(provider=council.provider_a).nil_return
+
+
+def test_the_home_page_is_the_checklist_for_the_week_due(provider_a_client: Client, council: Council) -> None:
+    page = provider_a_client.get(reverse("home")).content.decode()
+    assert "Week of 16 Nov 2026" in page  # Monday before 17:00: last week is the week due
+    assert "5pm on Tuesday 24 November 2026" in page and "1 day 7 hours left" in page
+    assert "Generate actuals" in page and "Cannot start yet" in page
+
+    generated(council)
+    page = provider_a_client.get(reverse("home")).content.decode()
+    assert "1 line generated." in page and "0 must be fixed, 0 need a reason." in page
+
+
+def test_another_providers_line_is_not_found(provider_b_client: Client, council: Council) -> None:
+    line = generated(council)
+    CarePackageLineFactory(provider=council.provider_b)
+    for name in ("actual_line", "actual_line_correct"):
+        assert provider_b_client.get(week_url(name, pk=line.pk)).status_code == 404
+    response = provider_b_client.post(week_url("actual_line", pk=line.pk), amend_data(line, delivered="1"))
+    assert response.status_code == 404
+    line.refresh_from_db()
+    assert line.delivered == line.planned
+
+
+def test_a_week_that_is_not_a_monday_is_not_a_page(provider_a_client: Client) -> None:
+    assert provider_a_client.get("/actuals/2026-11-17/").status_code == 404
+    assert provider_a_client.get("/actuals/2026-02-30/").status_code == 404
