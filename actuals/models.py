@@ -8,6 +8,8 @@ provider-owned row is read through a scoped queryset (`for_provider`, `for_staff
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -297,9 +299,65 @@ class DeadlineReminder(models.Model):
     class Meta:
         ordering = ["-sent_at"]
         constraints = [
-            models.UniqueConstraint(fields=["provider", "week_start", "run"], name="deadline_reminder_once_a_run"),
+            models.UniqueConstraint(
+                fields=["provider", "week_start", "run"], name="deadline_reminder_once_a_run"
+            ),
         ]
         indexes = [models.Index(fields=["week_start", "provider"], name="deadline_reminder_by_week")]
 
     def __str__(self) -> str:
         return f"Reminder to {self.provider.ref}: {week_label(self.week_start)}"
+
+
+class ActualsUploadQuerySet(models.QuerySet["ActualsUpload"]):
+    def for_provider(self, provider: Provider) -> ActualsUploadQuerySet:
+        """The provider's own uploads; another provider's upload is not there (a 404)."""
+        return self.filter(provider=provider)
+
+    def pending(self, now: dt.datetime) -> ActualsUploadQuerySet:
+        return self.filter(applied_at__isnull=True, expires_at__gt=now)
+
+
+class ActualsUpload(models.Model):
+    """A checked upload (a claim form or a file of call-monitoring visits) waiting between its preview
+    and being applied: what it would change and what is wrong with it, as JSON. The file itself is not
+    kept. It expires, so a preview left open for hours is checked again against the lines as they are."""
+
+    class Kind(models.TextChoices):
+        CLAIM_FORM = "claim_form", "Claim form"
+        VISITS = "visits", "Call monitoring visits"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="actuals_uploads")
+    week = models.ForeignKey(ProviderWeek, on_delete=models.CASCADE, related_name="uploads")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    file_name = models.CharField(max_length=255, blank=True)
+    rows = models.PositiveIntegerField(default=0, help_text="Rows read from the file.")
+    changes = models.JSONField(default=list, blank=True, help_text="What applying would change, by line.")
+    problems = models.JSONField(
+        default=list, blank=True, help_text="Claim forms: what stops it applying. Visits: unmatched visits."
+    )
+    problem_count = models.PositiveIntegerField(
+        default=0, help_text="All of them (`problems` keeps the first)."
+    )
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    expires_at = models.DateTimeField()
+    applied_at = models.DateTimeField(null=True, blank=True)
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    objects = ActualsUploadQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["claim_form", "visits"]), name="actuals_upload_kind"
+            ),
+        ]
+        indexes = [models.Index(fields=["provider", "expires_at"], name="actuals_upload_provider")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} upload {self.pk} ({self.provider.ref})"

@@ -2,8 +2,9 @@
 
 **Blocking** rules must be fixed before the week is confirmed. **Acknowledge** rules need the provider's
 reason; the line is then held for a finance officer's review when the week is confirmed. Each rule is one
-function: its docstring's first line is the rule's text (the list in docs/exception-rules.md is generated
-from them: `manage.py actuals_rules_doc`), and it returns the message for the line, or None.
+function: its docstring's first paragraph is the rule's text, the rest its explanation (the list in
+docs/exception-rules.md is generated from them: `manage.py actuals_rules_doc`), and it returns the message
+for the line, or None.
 
 Rules read only what `LineFacts` holds, so a week of 2,000 lines is checked in memory, with no queries.
 """

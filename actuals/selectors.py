@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 
@@ -14,6 +15,9 @@ from actuals.models import ActualLine, LineException, ProviderWeek
 from portal import clock
 from portal.money import ZERO
 from portal.providers.models import Provider
+
+if TYPE_CHECKING:
+    from portal.accounts.models import User
 
 Status = ActualLine.Status
 OPEN_WEEKS_BACK = 8  # how far back the checklist looks for weeks never started
@@ -245,7 +249,12 @@ def checklist(summary: WeekSummary) -> list[dict[str, str]]:
 
     if not summary.generated:
         return [
-            step("Generate actuals", week, "One line for each care package line, filled in from the plan.", False),
+            step(
+                "Generate actuals",
+                week,
+                "One line for each care package line, filled in from the plan.",
+                False,
+            ),
             step("Amend lines that differ from plan", "", "", False, blocked=True),
             step("Comment on every variance", "", "", False, blocked=True),
             step("Review exceptions", "", "", False, blocked=True),
@@ -254,7 +263,12 @@ def checklist(summary: WeekSummary) -> list[dict[str, str]]:
     confirmed = summary.confirmed
     exceptions_left = summary.blocking + summary.unacknowledged
     return [
-        step("Generate actuals", week, f"{summary.lines} line{'s' if summary.lines != 1 else ''} generated.", True),
+        step(
+            "Generate actuals",
+            week,
+            f"{summary.lines} line{'s' if summary.lines != 1 else ''} generated.",
+            True,
+        ),
         step(
             "Amend lines that differ from plan",
             f"{week}?show=variance",
@@ -281,3 +295,21 @@ def checklist(summary: WeekSummary) -> list[dict[str, str]]:
             blocked=not confirmed and (exceptions_left > 0 or not summary.ended),
         ),
     ]
+
+
+# The council's exception review -------------------------------------------------------------------
+
+
+def held_lines_for_staff(*, user: User) -> QuerySet[ActualLine]:
+    """Lines held for finance review, across providers (the review queue)."""
+    return ActualLine.objects.for_staff(user).filter(status=Status.HELD).with_related()
+
+
+def reviewed_lines_for_staff(*, user: User) -> QuerySet[ActualLine]:
+    """Lines that are, or were, in finance review: held now, or decided by a finance officer."""
+    return (
+        ActualLine.objects.for_staff(user)
+        .filter(Q(status__in=[Status.HELD, Status.DISPUTED]) | Q(reviewed_at__isnull=False))
+        .with_related()
+        .select_related("week__confirmed_by", "reviewed_by")
+    )

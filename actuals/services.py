@@ -195,7 +195,9 @@ class GenerateResult:
     changed_lines: list[int] = field(default_factory=list)
 
 
-def lines_running_in_week(lines: QuerySet[CarePackageLine], *, week_start: dt.date) -> QuerySet[CarePackageLine]:
+def lines_running_in_week(
+    lines: QuerySet[CarePackageLine], *, week_start: dt.date
+) -> QuerySet[CarePackageLine]:
     """Of `lines`, those that run in the week and are paid through actuals; not those of a person who
     died before the week began. (Also what makes a provider expected to confirm the week.)"""
     week_end = calendar.week_end(week_start)
@@ -222,7 +224,7 @@ def actuals_generate(*, provider: Provider, week_start: dt.date, by: User | None
     """Create the week's actual lines from the provider's care package lines, pre-filled from the plan.
 
     Again: adds what is missing; refreshes a draft line nobody has amended whose care package line changed;
-    never overwrites an amended line (its change shows as a flag on the line)."""
+    never overwrites an amended line (its change shows as a flag on the line). A confirmed week is refused."""
     if not calendar.is_week_start(week_start):
         raise ActualsError("A week starts on a Monday.")
     now = clock.now()
@@ -236,6 +238,8 @@ def actuals_generate(*, provider: Provider, week_start: dt.date, by: User | None
                 "generated_by": by,
             },
         )
+        if week.is_confirmed:  # its lines are locked; a line added now could never be confirmed or sent
+            raise ActualsError("This week has already been confirmed.")
         result = GenerateResult(week=week)
         existing = {line.care_package_line_id: line for line in _week_lines(week, lock=True)}
         new_lines: list[ActualLine] = []
@@ -408,15 +412,19 @@ def exception_acknowledge(
 # Confirming --------------------------------------------------------------------------------------
 
 
+class ExceptionsOutstanding(ActualsError):
+    """Exceptions to fix or acknowledge stop the confirmation."""
+
+
 def _guard_no_blocking(lines: Sequence[ActualLine], exceptions: Sequence[LineException]) -> None:
     blocking = [e for e in exceptions if e.is_blocking]
     if blocking:
-        raise ActualsError(
+        raise ExceptionsOutstanding(
             f"{len(blocking)} exception{'s' if len(blocking) != 1 else ''} must be fixed before you can confirm."
         )
     unacknowledged = [e for e in exceptions if not e.is_blocking and not e.is_acknowledged]
     if unacknowledged:
-        raise ActualsError(
+        raise ExceptionsOutstanding(
             f"{len(unacknowledged)} exception{'s' if len(unacknowledged) != 1 else ''} need"
             f"{'s' if len(unacknowledged) == 1 else ''} a reason before you can confirm."
         )
@@ -465,6 +473,20 @@ def lines_send(*, week: ProviderWeek, lines: Sequence[ActualLine], why: str) -> 
     return messages
 
 
+# What `_confirm_locked` brings up to date on every line before it checks the exceptions.
+REFRESHED_FIELDS = [
+    "planned",
+    "delivered",
+    "frustrated",
+    "missed",
+    "extra",
+    "rate",
+    "amount",
+    "care_package_line_version",
+    "revision",
+]
+
+
 @dataclass
 class ConfirmResult:
     week: ProviderWeek
@@ -481,7 +503,9 @@ def _confirm_locked(week: ProviderWeek, lines: list[ActualLine], *, by: User) ->
     now = clock.now()
     for line in lines:  # the plan and rate the back office holds now; untouched lines follow a new plan
         changed = line.care_package_line_version != line.care_package_line.version
-        _refresh_from_plan(line, prefill=changed and not line.amended)
+        prefill = changed and not line.amended
+        _refresh_from_plan(line, prefill=prefill)
+        line.revision += prefill
     exceptions_refresh(lines)
     exceptions = list(LineException.objects.filter(line__week=week))
     _guard_no_blocking(lines, exceptions)
@@ -494,22 +518,7 @@ def _confirm_locked(week: ProviderWeek, lines: list[ActualLine], *, by: User) ->
             held.append(line)
         else:
             to_send.append(line)
-    ActualLine.objects.bulk_update(
-        lines,
-        [
-            "status",
-            "confirmed_at",
-            "planned",
-            "delivered",
-            "frustrated",
-            "missed",
-            "extra",
-            "rate",
-            "amount",
-            "care_package_line_version",
-        ],
-        batch_size=1000,
-    )
+    ActualLine.objects.bulk_update(lines, ["status", "confirmed_at", *REFRESHED_FIELDS], batch_size=1000)
     week.state = ProviderWeek.State.CONFIRMED
     week.confirmed_at, week.confirmed_by = now, by
     week.late = now > calendar.week_deadline(week.week_start)
@@ -555,7 +564,14 @@ def week_confirm(*, provider: Provider, week_start: dt.date, by: User, declarati
         lines = _week_lines(week, lock=True)
         if not lines:
             raise ActualsError("The week has no lines to confirm.")
-        return _confirm_locked(week, lines, by=by)
+        try:
+            return _confirm_locked(week, lines, by=by)
+        except ExceptionsOutstanding as outstanding:
+            # Keep the lines brought up to date and the exceptions found on them: a death or a changed
+            # care package line can arrive after generation, and the page must show what stops this.
+            ActualLine.objects.bulk_update(lines, REFRESHED_FIELDS, batch_size=1000)
+            refused = outstanding
+    raise refused
 
 
 def week_nil_return(*, provider: Provider, week_start: dt.date, by: User, declaration: bool) -> ConfirmResult:

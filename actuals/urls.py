@@ -6,7 +6,7 @@ import datetime as dt
 
 from django.urls import path, register_converter
 
-from actuals import views
+from actuals import views, views_claim_forms, views_visits
 
 
 class WeekConverter:
@@ -45,4 +45,26 @@ urlpatterns = [
         name="actual_exception_acknowledge",
     ),
     path("payments/scheduled/", views.ScheduledPaymentsView.as_view(), name="scheduled_payments"),
+    # the Excel claim form and the call monitoring import (actuals/claim_forms.py, actuals/visits.py)
+    path(
+        "actuals/<week:week>/claim-form.xlsx",
+        views_claim_forms.ClaimFormDownloadView.as_view(),
+        name="claim_form_download",
+    ),
+    path(
+        "actuals/<week:week>/claim-form/upload/",
+        views_claim_forms.UploadView.as_view(),
+        name="claim_form_upload",
+    ),
+    path(
+        "actuals/<week:week>/claim-form/uploads/<uuid:upload>/",
+        views_claim_forms.PreviewView.as_view(),
+        name="claim_form_preview",
+    ),
+    path("actuals/<week:week>/visits/upload/", views_visits.VisitsUploadView.as_view(), name="visits_upload"),
+    path(
+        "actuals/<week:week>/visits/uploads/<uuid:upload>/",
+        views_visits.VisitsPreviewView.as_view(),
+        name="visits_preview",
+    ),
 ]

@@ -25,7 +25,7 @@ from portal import permissions
 from portal.access import PermissionRequiredMixin
 from portal.pagination import paginate
 
-LINES_PER_PAGE = 100
+LINES_PER_PAGE = 50
 
 SHOW_CHOICES = [
     ("", "All lines"),
@@ -212,7 +212,13 @@ def _display_row(request: HttpRequest, line: ActualLine) -> HttpResponse:
     return render(
         request,
         "actuals/_line_row.html",
-        {"line": line, "exceptions": exceptions, "can_record": True, "week_start": line.week.week_start},
+        {
+            "line": line,
+            "exceptions": exceptions,
+            "can_record": True,
+            "week_start": line.week.week_start,
+            "focus": True,  # back on the row's Change link, for keyboard users
+        },
     )
 
 

@@ -24,6 +24,8 @@ NAVIGATION = [
     ("Care package lines", "care_package_lines", permissions.VIEW_OWN_CARE_PACKAGE_LINES),
     ("Providers", "council_providers", permissions.VIEW_PROVIDERS),
     ("All care package lines", "council_care_package_lines", permissions.VIEW_ALL_CARE_PACKAGE_LINES),
+    ("Exception review", "council_exception_review", permissions.REVIEW_EXCEPTIONS),
+    ("Deadlines", "council_deadlines", permissions.TRACK_DEADLINES),
     ("Accounts", "council_accounts", permissions.MANAGE_ACCOUNTS),
     ("Back-office link", "council_backoffice", permissions.MANAGE_BACKOFFICE_LINK),
     ("Your colleagues", "provider_users", permissions.MANAGE_PROVIDER_USERS),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.paginator import Paginator
@@ -9,7 +10,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 
-def paginate(request: HttpRequest, queryset: QuerySet[Any], *, per_page: int = 50) -> dict[str, Any]:
+def paginate(
+    request: HttpRequest, queryset: QuerySet[Any] | Sequence[Any], *, per_page: int = 50
+) -> dict[str, Any]:
     """Context for a paged list: page_obj, page_numbers (with "…" gaps) and the query to keep."""
     paginator = Paginator(queryset, per_page)
     page_obj = paginator.get_page(request.GET.get("page"))

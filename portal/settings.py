@@ -315,6 +315,21 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "backoffice-heartbeat": {"task": "contrOCC_sync.tasks.heartbeat_record", "schedule": 30.0},
     "backoffice-pull": {"task": "contrOCC_sync.tasks.sync_pull_all", "schedule": 60.0},
     "backoffice-outbox-sweep": {"task": "contrOCC_sync.tasks.outbox_sweep", "schedule": 60.0},
+    # The weekly cycle (docs/architecture.md, "The weekly schedule"); crontab runs in CELERY_TIMEZONE.
+    "actuals-generate": {
+        "task": "actuals.tasks.actuals_generate_all",
+        "schedule": crontab(minute=0, hour=6, day_of_week="mon"),
+    },
+    "actuals-remind-monday": {
+        "task": "actuals.tasks.deadline_reminders_send_automatic",
+        "schedule": crontab(minute=0, hour=14, day_of_week="mon"),
+        "kwargs": {"slot": "monday-afternoon"},
+    },
+    "actuals-remind-tuesday": {
+        "task": "actuals.tasks.deadline_reminders_send_automatic",
+        "schedule": crontab(minute=0, hour=9, day_of_week="tue"),
+        "kwargs": {"slot": "tuesday-morning"},
+    },
 }
 
 # Security headers -------------------------------------------------------------------------------

@@ -104,6 +104,7 @@ urlpatterns = [
         admin_views.ProviderRemoveView.as_view(),
         name="provider_user_remove",
     ),
+    path("council/", include("actuals.urls_council")),
     path("council/back-office/", link_views.LinkView.as_view(), name="council_backoffice"),
     path("council/back-office/retry/", link_views.LinkRetryView.as_view(), name="council_backoffice_retry"),
     path("django-admin/", admin.site.urls),

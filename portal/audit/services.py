@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -34,3 +35,30 @@ def audit_record(
         provider=provider,
         data=data or {},
     )
+
+
+def audit_record_many(
+    *,
+    action: str,
+    actor: User | None,
+    provider: Provider | None,
+    events: Iterable[tuple[models.Model, dict[str, Any]]],
+) -> int:
+    """Append one event per (object, data) in one statement: a bulk change (a claim form applied to
+    thousands of lines) still leaves each object its own history, without thousands of round trips."""
+    now = clock.now()
+    rows = [
+        AuditEvent(
+            at=now,
+            actor=actor if actor is not None and actor.pk else None,
+            action=action,
+            object_type=ContentType.objects.get_for_model(obj),
+            object_id=str(obj.pk),
+            object_repr=str(obj)[:200],
+            provider=provider,
+            data=data,
+        )
+        for obj, data in events
+    ]
+    AuditEvent.objects.bulk_create(rows, batch_size=1000)
+    return len(rows)

@@ -8,7 +8,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import time_machine
@@ -78,7 +78,7 @@ AGENCY: dict[str, Any] = {
 
 def service_type(kind: dict[str, Any], **overrides: Any) -> ServiceType:
     """A saved service type of that kind (get-or-create on its code)."""
-    return ServiceTypeFactory(**{**kind, **overrides})
+    return cast(ServiceType, ServiceTypeFactory(**{**kind, **overrides}))
 
 
 # Facts for the rules, with no database -------------------------------------------------------------
@@ -170,7 +170,7 @@ def exception_rules(line: ActualLine) -> set[str]:
 
 
 def person(**fields: Any) -> ServiceUser:
-    return ServiceUserFactory(**fields)
+    return cast(ServiceUser, ServiceUserFactory(**fields))
 
 
 QUANTITIES = {"delivered", "frustrated", "missed", "extra"}

@@ -25,7 +25,6 @@ import random
 import signal
 import time
 import traceback
-import urllib.parse
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -42,7 +41,6 @@ from contrOCC_sync.models import OutboxMessage
 from contrOCC_sync.outbox import BACKOFF_CAP_SECONDS, outbox_enqueue
 from contrOCC_sync.tasks import outbox_sweep
 from portal import clock
-from portal.celery import app as celery_app
 from tests import backoffice_process
 from tests.backoffice_process import BackOffice
 from tests.contrOCC_sync.chaos import (
@@ -55,6 +53,7 @@ from tests.contrOCC_sync.chaos import (
     poll,
     tail,
 )
+from tests.workers import publishing_to, worker_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -135,27 +134,6 @@ class Rig:
         return "\n".join(" | ".join(str(v) for v in row) for row in rows) or "(none)"
 
 
-def _database_url(*, application_name: str) -> str:
-    """The test database pytest-django created, for the workers (named, so pg_stat_activity tells them apart)."""
-    db = connection.settings_dict
-    password = urllib.parse.quote(db["PASSWORD"] or "", safe="")
-    auth = urllib.parse.quote(db["USER"] or "", safe="") + (f":{password}" if password else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}?" + (
-        urllib.parse.urlencode({"application_name": application_name})
-    )
-
-
-def _point_celery_at(url: str) -> None:
-    """The test process's Celery app publishes to `url` from now on (outbox_enqueue's on_commit `.delay()`
-    included); the pooled connections to the old broker are closed and forgotten. Celery reads
-    CELERY_BROKER_URL from the environment before its own configuration: the caller sets that too."""
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
-    celery_app.conf.broker_url = url
-
-
 @pytest.fixture
 def rig(transactional_db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Rig]:
     # Requesting transactional_db first means this is torn down (every worker dead) before pytest-django
@@ -171,36 +149,17 @@ def rig(transactional_db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
         stack.callback(backoffice_process.stop, backoffice)  # kills its group, drops its database
         backoffice.manage("seed_backoffice", "--scale", "demo", "--seed", "11", "--today", str(TODAY))
 
-        stack.callback(_point_celery_at, celery_app.conf.broker_url)  # after the variable is restored
-        broker_env = stack.enter_context(monkeypatch.context())
-        broker_env.setenv("CELERY_BROKER_URL", redis.url(0))
-        broker_env.delenv("CELERY_BROKER_WRITE_URL", raising=False)
-        _point_celery_at(redis.url(0))
-        with celery_app.connection_for_write() as broker:
-            assert f":{redis.port}/" in broker.as_uri(), broker.as_uri()  # never the machine's Redis
-
-        base_env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("BACKOFFICE_", "CELERY_", "DATABASE_URL", "CACHE_URL", "PYTEST_"))
-        }
-        base_env |= {
-            "PORTAL_ENV": "test",
-            "DJANGO_SETTINGS_MODULE": "portal.settings",
-            "CELERY_BROKER_URL": redis.url(0),
-            "CACHE_URL": redis.url(1),
-            "BACKOFFICE_URL": backoffice.url,
-            "BACKOFFICE_TOKEN": backoffice.token,
-            "BACKOFFICE_READ_TIMEOUT": str(READ_TIMEOUT),
-            "PORTAL_CLOCK_OFFSET_FILE": str(shared_clock.path),
-            "PORTAL_VAR_DIR": str(tmp_path / "var"),
-            "EMAIL_FILE_PATH": str(tmp_path / "mail"),
-            "PYTHONUNBUFFERED": "1",
-        }
+        stack.enter_context(publishing_to(redis, monkeypatch))
+        env = worker_env(
+            redis=redis,
+            backoffice=backoffice,
+            clock_file=shared_clock.path,
+            folder=tmp_path,
+            read_timeout=READ_TIMEOUT,
+        )
         workers = []
         for number in (1, 2):
-            name = f"chaos-w{number}"
-            worker = Worker(name, base_env | {"DATABASE_URL": _database_url(application_name=name)}, tmp_path)
+            worker = Worker.on_test_database(f"chaos-w{number}", env, tmp_path)
             stack.callback(worker.stop)
             worker.start()
             workers.append(worker)

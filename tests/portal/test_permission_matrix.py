@@ -90,6 +90,45 @@ def a_line(c: Council) -> dict[str, Any]:
 
 A_WEEK: Callable[[Council], dict[str, Any]] = lambda c: {"week": a_line(c)["week"]}  # noqa: E731
 A_LINE = a_line
+FINANCE_ONLY = expect(302, 403, 403, 403, 403, 200, 403)
+
+
+def a_held_line(c: Council) -> int:
+    """Provider A's line of a_line, its exception acknowledged and the week confirmed: held for review."""
+    from actuals.services import exception_acknowledge, week_confirm
+
+    pk = a_line(c)["pk"]
+    by = c.users["provider_a"]
+    exception_acknowledge(provider=c.provider_a, line_id=pk, rule="ACT-13", by=by, reason="In hospital")
+    week_confirm(provider=c.provider_a, week_start=MATRIX_WEEK, by=by, declaration=True)
+    return pk
+
+
+def a_closure_day() -> int:
+    from actuals.models import ClosureDay
+
+    return ClosureDay.objects.create(day=clock.today() + dt.timedelta(days=30), name="Council closure").pk
+
+
+def an_upload(kind: str) -> Callable[[Council], dict[str, Any]]:
+    """Provider A's checked upload (a claim form or visits) of the a_line week, waiting for its preview."""
+
+    def make(c: Council) -> dict[str, Any]:
+        from actuals.models import ActualsUpload, ProviderWeek
+
+        week = a_line(c)["week"]
+        upload = ActualsUpload.objects.create(
+            provider=c.provider_a,
+            week=ProviderWeek.objects.get(provider=c.provider_a, week_start=week),
+            kind=kind,
+            created_at=clock.now(),
+            created_by=c.users["provider_a"],
+            expires_at=clock.now() + dt.timedelta(hours=2),
+        )
+        return {"week": week, "upload": upload.pk}
+
+    return make
+
 
 # url name: (kwargs from the council fixture, expected status by actor)
 MATRIX: dict[str, tuple[Callable[[Council], dict[str, Any]], dict[str, int]]] = {
@@ -158,6 +197,12 @@ MATRIX: dict[str, tuple[Callable[[Council], dict[str, Any]], dict[str, int]]] = 
         expect(302, 200, 200, 404, 302, 403, 403),
     ),
     "scheduled_payments": (NoArgs, PROVIDER_PAGE),
+    # the Excel claim form and the call monitoring import: only a generated week has them (B's is not)
+    "claim_form_download": (A_WEEK, expect(302, 200, 200, 404, 302, 403, 403)),
+    "claim_form_upload": (A_WEEK, expect(302, 200, 200, 404, 302, 403, 403)),
+    "claim_form_preview": (an_upload("claim_form"), expect(302, 200, 200, 404, 302, 403, 403)),
+    "visits_upload": (A_WEEK, expect(302, 200, 200, 404, 302, 403, 403)),
+    "visits_preview": (an_upload("visits"), expect(302, 200, 200, 404, 302, 403, 403)),
     # council staff
     "council_providers": (NoArgs, COUNCIL_PAGE),
     "council_provider": (lambda c: {"ref": c.provider_a.ref}, COUNCIL_PAGE),
@@ -167,6 +212,13 @@ MATRIX: dict[str, tuple[Callable[[Council], dict[str, Any]], dict[str, int]]] = 
     ),
     "council_care_package_lines": (NoArgs, COUNCIL_PAGE),
     "council_care_package_line": (lambda c: {"ref": c.line_a.ref}, COUNCIL_PAGE),
+    # the council's side of the weekly cycle
+    "council_exception_review": (NoArgs, FINANCE_ONLY),
+    "council_exception": (lambda c: {"pk": a_held_line(c)}, FINANCE_ONLY),
+    "council_deadlines": (NoArgs, COUNCIL_PAGE),
+    "council_deadline_reminders": (NoArgs, COUNCIL_PAGE),
+    "council_closure_days": (NoArgs, COUNCIL_PAGE),
+    "council_closure_day_remove": (lambda c: {"pk": a_closure_day()}, COUNCIL_PAGE),
     # the Django admin, for staff only, signed in through allauth
     "admin:index": (NoArgs, DJANGO_ADMIN),
     "admin:login": (NoArgs, expect(302, 403, 403, 403, 403, 403, 302)),

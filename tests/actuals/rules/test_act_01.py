@@ -15,7 +15,9 @@ from tests.actuals.conftest import DAY_CARE, facts, rule_ids
 FIELDS = ["delivered", "frustrated", "missed", "extra"]
 STEPS = [Decimal("0.25"), Decimal("0.5"), Decimal("1")]
 # The autouse mail fixture is per test, not per example; nothing here touches it.
-examples = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+examples = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 def test_is_blocking() -> None:

@@ -11,7 +11,9 @@ def test_is_blocking() -> None:
 
 
 def test_extras_on_supported_living_fire_even_with_a_reference() -> None:
-    f = facts(kind=SUPPORTED_LIVING, planned="40", extra="2", adjustment_form_ref="ADJ-7", comment="Bad night")
+    f = facts(
+        kind=SUPPORTED_LIVING, planned="40", extra="2", adjustment_form_ref="ADJ-7", comment="Bad night"
+    )
     assert extras_not_allowed(f) == "Supported living does not allow extras: remove the 2 extra hours."
 
 

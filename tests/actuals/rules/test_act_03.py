@@ -20,7 +20,9 @@ def test_extras_without_a_reference_fire(reference: str) -> None:
 
 
 def test_extras_with_a_reference_pass() -> None:
-    assert extras_without_reference(facts(extra="1.50", adjustment_form_ref="ADJ-123", comment="Agreed")) is None
+    assert (
+        extras_without_reference(facts(extra="1.50", adjustment_form_ref="ADJ-123", comment="Agreed")) is None
+    )
 
 
 def test_no_extras_need_no_reference() -> None:

@@ -27,7 +27,10 @@ def test_extras_alone_count_as_service() -> None:
 
 
 def test_nothing_delivered_after_a_death_passes() -> None:
-    assert service_after_death(facts(delivered="0", missed="10.50", deceased_on=WEEK - dt.timedelta(days=1))) is None
+    assert (
+        service_after_death(facts(delivered="0", missed="10.50", deceased_on=WEEK - dt.timedelta(days=1)))
+        is None
+    )
 
 
 def test_a_death_during_the_week_is_ACT_14_not_this_rule() -> None:

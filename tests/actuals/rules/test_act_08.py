@@ -16,14 +16,18 @@ def test_is_blocking() -> None:
 def test_a_line_marked_as_a_duplicate_fires_naming_the_other() -> None:
     message = duplicate_line(facts(duplicate_of="CPL0000042"))
     assert message is not None
-    assert message.startswith("This looks like a duplicate of line CPL0000042 (same person, service, plan and rate).")
+    assert message.startswith(
+        "This looks like a duplicate of line CPL0000042 (same person, service, plan and rate)."
+    )
 
 
 def test_a_line_not_marked_passes() -> None:
     assert duplicate_line(facts()) is None
 
 
-def line(ref: str, *, person: int = 1, service_type: int = 1, rate: str = "23.40", **quantities: str) -> LineFacts:
+def line(
+    ref: str, *, person: int = 1, service_type: int = 1, rate: str = "23.40", **quantities: str
+) -> LineFacts:
     f = facts(ref=ref, rate=Decimal(rate), **quantities)
     f.care_package_line.service_user_id = person
     f.care_package_line.service_type_id = service_type

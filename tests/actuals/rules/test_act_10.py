@@ -25,4 +25,9 @@ def test_frustrated_day_care_sessions_pass() -> None:
 
 def test_missed_on_other_services_passes() -> None:
     assert missed_session_on_plan(facts(kind=HOME_SUPPORT, delivered="9.5", missed="1", comment="x")) is None
-    assert missed_session_on_plan(facts(kind=SUPPORTED_LIVING, planned="40", delivered="38", missed="2", comment="x")) is None
+    assert (
+        missed_session_on_plan(
+            facts(kind=SUPPORTED_LIVING, planned="40", delivered="38", missed="2", comment="x")
+        )
+        is None
+    )

@@ -20,7 +20,9 @@ def test_extras_beyond_the_tolerance_with_a_reference_fire() -> None:
 
 
 def test_delivered_beyond_the_tolerance_with_a_reference_fires() -> None:
-    assert over_plan_with_reference(facts(planned="10", delivered="11.25", adjustment_form_ref="A", comment="x"))
+    assert over_plan_with_reference(
+        facts(planned="10", delivered="11.25", adjustment_form_ref="A", comment="x")
+    )
 
 
 def test_within_the_tolerance_passes() -> None:

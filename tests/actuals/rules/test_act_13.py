@@ -12,7 +12,10 @@ def test_needs_acknowledging() -> None:
 
 def test_frustrated_above_half_fires() -> None:
     f = facts(planned="10.50", delivered="4.50", frustrated="6", comment="In hospital from Wednesday")
-    assert frustrated_or_missed_above_half(f) == "6 hours frustrated or missed is more than half the plan of 10.5."
+    assert (
+        frustrated_or_missed_above_half(f)
+        == "6 hours frustrated or missed is more than half the plan of 10.5."
+    )
 
 
 def test_frustrated_and_missed_together_count() -> None:
