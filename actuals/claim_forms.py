@@ -22,11 +22,11 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from defusedxml import ElementTree as SafeElementTree
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, models, transaction
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
@@ -148,6 +148,8 @@ class UploadNotFound(ActualsError):
 def cell_text(value: str) -> str:
     """Text as a cell holds it: Excel keeps only "\\n" line breaks and XML cannot carry some control
     characters, so both sides of a comparison go through this and a re-upload changes nothing."""
+    if value.isprintable():  # no control characters at all: the common case, checked at C speed
+        return value.strip()
     return ILLEGAL_CHARACTERS_RE.sub("", value.replace("\r\n", "\n").replace("\r", "\n")).strip()
 
 
@@ -363,6 +365,7 @@ def claim_form_workbook(*, provider: Provider, week: ProviderWeek) -> bytes:
     )
     statuses = dict(ActualLine.Status.choices)
     types: dict[int, ServiceType] = {}
+    labels: dict[int, tuple[str | Cell, str]] = {}  # per service: its name's cell and its unit
     workbook = Workbook(write_only=True)
     workbook.properties.title = TITLE
     workbook.properties.creator = settings.COUNCIL_NAME
@@ -396,6 +399,8 @@ def claim_form_workbook(*, provider: Provider, week: ProviderWeek) -> bytes:
         service = types.get(type_id)
         if service is None:
             service = types[type_id] = ServiceType.objects.get(pk=type_id)
+            labels[type_id] = (writer.text(service.name), service.get_unit_display())
+        service_name, unit = labels[type_id]
         if blocks and blocks[-1].service_type.pk == type_id:
             blocks[-1].last = row_number
         else:
@@ -406,8 +411,8 @@ def claim_form_workbook(*, provider: Provider, week: ProviderWeek) -> bytes:
                 line_ref,
                 client_ref,
                 person,
-                service.name,
-                service.get_unit_display(),
+                service_name,
+                unit,
                 service.step,
                 planned,
                 rate,
@@ -1068,6 +1073,23 @@ AMEND_FIELDS = [
 ]
 
 
+def _save_lines(lines: Sequence[ActualLine], names: Sequence[str]) -> None:
+    """One UPDATE per line, sent as one batch (psycopg pipelines `executemany`). Django's `bulk_update`
+    builds a CASE per field per row: for a claim form of 5,000 lines that took ten seconds, this takes a
+    fraction of one. Plain SQL that SQLite runs too; identifiers come from the model, values are bound."""
+    meta = ActualLine._meta
+    fields = [cast("models.Field[Any, Any]", meta.get_field(name)) for name in names]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote('id')} = %s"  # noqa: S608
+    params = [
+        [field.get_db_prep_save(getattr(line, field.attname), connection) for field in fields] + [line.pk]
+        for line in lines
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
 def lines_bulk_amend(
     *, week: ProviderWeek, by: User, changes: Sequence[PlannedChange], via: str, upload: ActualsUpload
 ) -> list[ActualLine]:
@@ -1112,7 +1134,7 @@ def lines_bulk_amend(
                 },
             )
         )
-    ActualLine.objects.bulk_update(changed, AMEND_FIELDS, batch_size=1000)
+    _save_lines(changed, AMEND_FIELDS)
     exceptions_refresh(lines)
     audit_record_many(action="actuals.line.amended", actor=by, provider=week.provider, events=events)
     return changed

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
@@ -23,7 +23,10 @@ from portal.providers.models import CarePackageLine, Provider
 if TYPE_CHECKING:
     from portal.accounts.models import User
 
-QUANTITY = {"max_digits": 8, "decimal_places": 2}
+
+def quantity_field(verbose_name: str | None = None, **kwargs: Any) -> models.DecimalField:
+    """A quantity of a unit (hours, sessions, …): two places, up to 999,999.99."""
+    return models.DecimalField(verbose_name, max_digits=8, decimal_places=2, **kwargs)
 
 
 class ClosureDay(models.Model):
@@ -144,11 +147,11 @@ class ActualLine(models.Model):
     )
     version = models.PositiveIntegerField(default=1)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
-    planned = models.DecimalField(**QUANTITY)
-    delivered = models.DecimalField(**QUANTITY)
-    frustrated = models.DecimalField(**QUANTITY, default=Decimal("0"))
-    missed = models.DecimalField(**QUANTITY, default=Decimal("0"))
-    extra = models.DecimalField(**QUANTITY, default=Decimal("0"))
+    planned = quantity_field()
+    delivered = quantity_field()
+    frustrated = quantity_field(default=Decimal("0"))
+    missed = quantity_field(default=Decimal("0"))
+    extra = quantity_field(default=Decimal("0"))
     adjustment_form_ref = models.CharField("adjustment form reference", max_length=64, blank=True)
     comment = models.TextField(blank=True)
     no_service = models.BooleanField(default=False, help_text="Part of a nil return: no service this week.")

@@ -23,22 +23,49 @@ Status = ActualLine.Status
 OPEN_WEEKS_BACK = 8  # how far back the checklist looks for weeks never started
 
 
+# What a week's table never shows: not read for its rows.
+ROW_UNUSED = (
+    "amended_at",
+    "amended_by",
+    "review_reason",
+    "reviewed_at",
+    "reviewed_by",
+    "sent_at",
+    "care_package_line__service_user__date_of_birth",
+    "care_package_line__service_user__updated_at",
+    "care_package_line__updated_at",
+)
+
+
 def lines_for_week(*, provider: Provider, week: ProviderWeek) -> QuerySet[ActualLine]:
-    return ActualLine.objects.for_provider(provider).filter(week=week).with_related()
+    """A week's lines with what their rows show (the provider and week are the page's already)."""
+    return (
+        ActualLine.objects.for_provider(provider)
+        .filter(week=week)
+        .select_related("care_package_line__service_type", "care_package_line__service_user")
+        .defer(*ROW_UNUSED)
+    )
 
 
 def week_for_provider(*, provider: Provider, week_start: dt.date) -> ProviderWeek | None:
     return ProviderWeek.objects.for_provider(provider).filter(week_start=week_start).first()
 
 
-def with_issue_flags(lines: QuerySet[ActualLine]) -> QuerySet[ActualLine]:
-    """Each line annotated with whether it has blocking / unacknowledged exceptions (for filters)."""
-    exceptions = LineException.objects.filter(line=OuterRef("pk"))
-    return lines.annotate(
-        has_blocking=Exists(exceptions.filter(severity=LineException.Severity.BLOCKING)),
-        needs_reason=Exists(
-            exceptions.filter(severity=LineException.Severity.ACKNOWLEDGE, acknowledged_at__isnull=True)
-        ),
+def with_blocking(lines: QuerySet[ActualLine]) -> QuerySet[ActualLine]:
+    """The lines with an exception that must be fixed."""
+    return lines.filter(
+        Exists(LineException.objects.filter(line=OuterRef("pk"), severity=LineException.Severity.BLOCKING))
+    )
+
+
+def needing_reason(lines: QuerySet[ActualLine]) -> QuerySet[ActualLine]:
+    """The lines with an exception that still needs the provider's reason."""
+    return lines.filter(
+        Exists(
+            LineException.objects.filter(
+                line=OuterRef("pk"), severity=LineException.Severity.ACKNOWLEDGE, acknowledged_at__isnull=True
+            )
+        )
     )
 
 
@@ -132,21 +159,19 @@ def week_summary(*, provider: Provider, week_start: dt.date) -> WeekSummary:
     variance = (
         Q(frustrated__gt=0) | Q(missed__gt=0) | Q(extra__gt=0) | ~Q(delivered=F("planned"))
     )  # as differing_from_plan
-    counts = lines.aggregate(
-        lines=Count("pk"),
+    grouped = lines.values("status").annotate(
+        n=Count("pk"),
+        amount=Sum("amount"),
         amended=Count("pk", filter=Q(amended=True)),
         variances=Count("pk", filter=variance),
-        total=Sum("amount"),
     )
-    summary.lines, summary.amended, summary.variances = (
-        counts["lines"],
-        counts["amended"],
-        counts["variances"],
-    )
-    summary.total = counts["total"] or ZERO
-    for row in lines.values("status").annotate(n=Count("pk"), amount=Sum("amount")).order_by():
+    for row in grouped.order_by():
         summary.by_status[row["status"]] = row["n"]
         summary.by_status_amount[row["status"]] = row["amount"] or ZERO
+        summary.lines += row["n"]
+        summary.amended += row["amended"]
+        summary.variances += row["variances"]
+        summary.total += row["amount"] or ZERO
     exceptions = LineException.objects.filter(line__week=week, line__provider=provider).aggregate(
         blocking=Count("pk", filter=Q(severity=LineException.Severity.BLOCKING)),
         blocking_lines=Count("line", filter=Q(severity=LineException.Severity.BLOCKING), distinct=True),
@@ -182,10 +207,10 @@ def open_earlier_weeks(*, provider: Provider, before: dt.date) -> list[WeekSumma
             weeks.append(WeekSummary(week.week_start, week.deadline, week))
     day = first
     while day < before:
-        week = started.get(day)
-        if week is None or not week.is_confirmed:
-            deadline = week.deadline if week else calendar.week_deadline(day, closed)
-            weeks.append(WeekSummary(day, deadline, week))
+        found = started.get(day)
+        if found is None or not found.is_confirmed:
+            deadline = found.deadline if found else calendar.week_deadline(day, closed)
+            weeks.append(WeekSummary(day, deadline, found))
         day += dt.timedelta(days=7)
     return sorted(weeks, key=lambda s: s.week_start)
 

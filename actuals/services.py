@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -146,18 +146,23 @@ def findings_for(lines: Sequence[ActualLine]) -> dict[int, list[rules.Finding]]:
     facts = [(line.pk, line_facts(line)) for line in lines]
     duplicates = rules.duplicates_in(facts)
     return {
-        line.pk: rules.evaluate(line_facts(line, duplicate_of=duplicates.get(line.pk, ""))) for line in lines
+        pk: rules.evaluate(replace(f, duplicate_of=duplicates[pk]) if pk in duplicates else f)
+        for pk, f in facts
     }
 
 
-def exceptions_refresh(lines: Sequence[ActualLine], *, only: Iterable[int] | None = None) -> None:
+def exceptions_refresh(
+    lines: Sequence[ActualLine], *, only: Iterable[int] | None = None, new: Iterable[int] = ()
+) -> None:
     """Bring the stored exceptions of `lines` (or of those in `only`) in line with the rules, keeping
-    the acknowledgement of an exception whose message has not changed."""
+    the acknowledgement of an exception whose message has not changed. `new`: lines just inserted, which
+    have none stored yet (not looked up)."""
     found = findings_for(lines)
     keys = set(found) if only is None else set(only)
-    stored: dict[tuple[int, str], LineException] = {
-        (e.line_id, e.rule): e for e in LineException.objects.filter(line_id__in=keys)
-    }
+    to_read = keys - set(new)
+    stored: dict[tuple[int, str], LineException] = (
+        {(e.line_id, e.rule): e for e in LineException.objects.filter(line_id__in=to_read)} if to_read else {}
+    )
     wanted: dict[tuple[int, str], rules.Finding] = {
         (pk, f.rule): f for pk, findings in found.items() if pk in keys for f in findings
     }
@@ -280,7 +285,11 @@ def actuals_generate(*, provider: Provider, week_start: dt.date, by: User | None
         )
         result.created, result.refreshed = len(new_lines), len(refreshed)
         all_lines = [*existing.values(), *new_lines]
-        exceptions_refresh(all_lines, only=[line.pk for line in [*new_lines, *refreshed]])
+        exceptions_refresh(
+            all_lines,
+            only=[line.pk for line in [*new_lines, *refreshed]],
+            new=[line.pk for line in new_lines],
+        )
         audit_record(
             action="actuals.week.generated",
             actor=by,

@@ -88,7 +88,7 @@ class WeekView(WeekMixin, TemplateView):
     template_name = "actuals/week.html"
 
     def filtered_lines(self, week: ProviderWeek) -> QuerySet[ActualLine]:
-        lines = selectors.with_issue_flags(selectors.lines_for_week(provider=self.provider, week=week))
+        lines = selectors.lines_for_week(provider=self.provider, week=week)
         search = self.request.GET.get("q", "").strip()
         if search:
             lines = lines.filter(
@@ -98,9 +98,9 @@ class WeekView(WeekMixin, TemplateView):
             )
         show = self.request.GET.get("show", "")
         if show == "blocking":
-            lines = lines.filter(has_blocking=True)
+            lines = selectors.with_blocking(lines)
         elif show == "reason":
-            lines = lines.filter(needs_reason=True)
+            lines = selectors.needing_reason(lines)
         elif show == "variance":
             lines = selectors.differing_from_plan(lines)
         elif show == "changed":
@@ -112,11 +112,22 @@ class WeekView(WeekMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         summary = selectors.week_summary(provider=self.provider, week_start=self.week_start)
-        context.update(summary=summary, week_start=self.week_start, show_choices=SHOW_CHOICES)
+        context.update(
+            summary=summary,
+            week_start=self.week_start,
+            week_url=week_url(self.week_start),
+            show_choices=SHOW_CHOICES,
+        )
         context["search"] = self.request.GET.get("q", "")
         context["show"] = self.request.GET.get("show", "")
         if summary.week is not None:
-            page = paginate(self.request, self.filtered_lines(summary.week), per_page=LINES_PER_PAGE)
+            unfiltered = not (context["search"] or context["show"])
+            page = paginate(
+                self.request,
+                self.filtered_lines(summary.week),
+                per_page=LINES_PER_PAGE,
+                count=summary.lines if unfiltered else None,
+            )
             lines = list(page["page_obj"].object_list)
             exceptions = selectors.exceptions_by_line(lines)
             context.update(page, rows=[(line, exceptions.get(line.pk, [])) for line in lines])
@@ -217,6 +228,7 @@ def _display_row(request: HttpRequest, line: ActualLine) -> HttpResponse:
             "exceptions": exceptions,
             "can_record": True,
             "week_start": line.week.week_start,
+            "week_url": week_url(line.week.week_start),
             "focus": True,  # back on the row's Change link, for keyboard users
         },
     )

@@ -11,10 +11,17 @@ from django.http import HttpRequest
 
 
 def paginate(
-    request: HttpRequest, queryset: QuerySet[Any] | Sequence[Any], *, per_page: int = 50
+    request: HttpRequest,
+    queryset: QuerySet[Any] | Sequence[Any],
+    *,
+    per_page: int = 50,
+    count: int | None = None,
 ) -> dict[str, Any]:
-    """Context for a paged list: page_obj, page_numbers (with "…" gaps) and the query to keep."""
+    """Context for a paged list: page_obj, page_numbers (with "…" gaps) and the query to keep. `count`,
+    when the caller already knows how many rows there are, saves counting them again."""
     paginator = Paginator(queryset, per_page)
+    if count is not None:
+        paginator.count = count  # a cached_property: set, it is not computed
     page_obj = paginator.get_page(request.GET.get("page"))
     keep = request.GET.copy()
     keep.pop("page", None)

@@ -192,7 +192,9 @@ ACTUAL_STATUS_COLOURS = {
 def actual_status_tag(status: str, label: str) -> SafeString:
     """An actual line's status as a GOV.UK tag (rendered here: it is on every row of a week)."""
     return format_html(
-        '<strong class="govuk-tag govuk-tag--{}">{}</strong>', ACTUAL_STATUS_COLOURS.get(status, "grey"), label
+        '<strong class="govuk-tag govuk-tag--{}">{}</strong>',
+        ACTUAL_STATUS_COLOURS.get(status, "grey"),
+        label,
     )
 
 

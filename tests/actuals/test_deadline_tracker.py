@@ -235,7 +235,9 @@ def test_an_overdue_reminder_says_so(
         with django_capture_on_commit_callbacks(execute=True):
             finance_client.post(reverse(REMIND), page.context["confirm"].initial)
     subjects = {message["Subject"] for message in mailbox()}
-    assert subjects == {"Overdue: actuals for the week of 2 Nov 2026 were due 5pm on Tuesday 10 November 2026"}
+    assert subjects == {
+        "Overdue: actuals for the week of 2 Nov 2026 were due 5pm on Tuesday 10 November 2026"
+    }
     assert "paid in the next payment run" in email_body(mailbox()[0])
 
 

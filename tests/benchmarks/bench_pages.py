@@ -74,7 +74,11 @@ def _page_against_bare_page(
         assert page.status_code == 200, f"{url} answered {page.status_code}"
         assert bare.status_code == 200 and BARE_PAGE_HEADING.encode() in bare.content
         count = _COUNT.search(page.content)
-        rows = len(re.findall(re.escape(row_marker), page.content)) if row_marker else len(_ROW.findall(page.content))
+        rows = (
+            len(re.findall(re.escape(row_marker), page.content))
+            if row_marker
+            else len(_ROW.findall(page.content))
+        )
         assert count is not None and int(count.group(1)) >= min_lines, f"fewer than {min_lines} lines match"
         assert rows == PAGE_SIZE, f"{rows} rows shown, not {PAGE_SIZE}"
         samples = time_against_floor(

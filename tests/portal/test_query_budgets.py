@@ -106,7 +106,9 @@ def add_own_lines_to_the_week(council: Council, n: int) -> None:
         if i % 3 == 0:  # off the step and no comment (blocking), or frustrated above half (acknowledge)
             delivered, frustrated = (Decimal("1.10"), Decimal("0")) if i % 2 else (Decimal("1"), line.planned)
             values = LineValues(delivered, frustrated, Decimal("0"), Decimal("0"), "", "Hospital" * (i % 2))
-            actual_amend(provider=line.provider, line_id=line.pk, by=None, values=values, revision=line.revision)
+            actual_amend(
+                provider=line.provider, line_id=line.pk, by=None, values=values, revision=line.revision
+            )
 
 
 # The pages --------------------------------------------------------------------------------------
