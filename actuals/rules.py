@@ -233,8 +233,10 @@ def service_after_death(f: LineFacts) -> str | None:
 def nothing_delivered_unexplained(f: LineFacts) -> str | None:
     """Nothing delivered, with no frustrated or missed quantity to explain it.
 
-    A nil return explains itself, and so does a suspended line (generated with nothing delivered)."""
-    if f.planned and not f.delivered and not (f.frustrated or f.missed) and not (f.no_service or f.suspended):
+    A nil return explains itself, and so does a suspended line (generated with nothing delivered); a line
+    with only extras recorded was delivered (the extras have rules of their own)."""
+    explained = f.frustrated or f.missed or f.extra or f.no_service or f.suspended
+    if f.planned and not f.delivered and not explained:
         return "Nothing was delivered: record the frustrated or missed quantity that explains why."
     return None
 

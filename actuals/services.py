@@ -593,6 +593,10 @@ def week_nil_return(*, provider: Provider, week_start: dt.date, by: User, declar
         if week.is_confirmed:
             raise ActualsError("This week has already been confirmed.")
         lines = _week_lines(week, lock=True)
+        if not lines:
+            raise ActualsError(
+                "You have no care package lines running this week: there is nothing to return."
+            )
         for line in lines:
             before = LineValues.of(line)
             line.delivered = line.frustrated = line.missed = line.extra = ZERO
@@ -725,7 +729,11 @@ def _staff_lines(user: User, line_ids: Iterable[int]) -> list[ActualLine]:
     return list(
         ActualLine.objects.for_staff(user)
         .select_related(
-            "care_package_line__service_user", "care_package_line", "week__provider", "week__confirmed_by"
+            "care_package_line__service_user",
+            "care_package_line",
+            "provider",
+            "week__provider",
+            "week__confirmed_by",
         )
         .select_for_update(of=("self",))
         .filter(pk__in=list(line_ids))

@@ -43,3 +43,8 @@ def test_nothing_planned_nothing_delivered_passes() -> None:
 
 def test_something_delivered_passes() -> None:
     assert nothing_delivered_unexplained(facts(delivered="0.25", comment="One short visit")) is None
+
+
+def test_extras_alone_are_a_delivery_not_nothing() -> None:
+    f = facts(delivered="0", extra="2", adjustment_form_ref="ADJ-1", comment="All extra this week")
+    assert nothing_delivered_unexplained(f) is None
