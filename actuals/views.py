@@ -213,13 +213,16 @@ class LineView(WeekMixin, View):
             form.add_error(None, str(error))
             return self._render(request, line, form)
         if request.headers.get("HX-Request"):
-            return _display_row(request, selectors.line_with_related(saved))
+            return _display_row(request, selectors.line_with_related(saved), saved=True)
         messages.success(request, f"Line for {line.care_package_line.service_user.name} saved.")
         return HttpResponseRedirect(f"{week_url(week)}#line-{line.pk}")
 
 
-def _display_row(request: HttpRequest, line: ActualLine) -> HttpResponse:
+def _display_row(request: HttpRequest, line: ActualLine, *, saved: bool = False) -> HttpResponse:
     exceptions = list(line.exceptions.all())
+    summary = (
+        selectors.week_summary(provider=line.provider, week_start=line.week.week_start) if saved else None
+    )
     return render(
         request,
         "actuals/_line_row.html",
@@ -230,6 +233,7 @@ def _display_row(request: HttpRequest, line: ActualLine) -> HttpResponse:
             "week_start": line.week.week_start,
             "week_url": week_url(line.week.week_start),
             "focus": True,  # back on the row's Change link, for keyboard users
+            "summary": summary,
         },
     )
 

@@ -117,6 +117,8 @@ AUDIT_LABELS = {
     "accounts.user.deactivated": "Deactivated",
     "accounts.user.inactivity_warned": "Warned: 10 days before the inactivity lock",
     "accounts.membership.removed": "Removed from a provider",
+    "actuals.claim_form.applied": "Applied a claim form",
+    "actuals.visits.applied": "Imported call monitoring visits",
 }
 
 

@@ -79,6 +79,8 @@ def test_inline_amend_answers_rows_and_the_saved_values_stick(
     ).content.decode()
     assert 'data-testid="actual-line"' in saved and ">9.25<" in saved
     assert "Must fix" not in saved
+    assert 'id="week-counts" hx-swap-oob="true"' in saved  # the week's counts follow the save
+    assert 'data-testid="week-total">£216.45<' in saved and 'data-testid="variance-count">1<' in saved
     line.refresh_from_db()
     assert (line.delivered, line.comment, line.amended) == (Decimal("9.25"), "Two visits cut short", True)
     assert line.amount == Decimal("216.45")  # 9.25 × £23.40
