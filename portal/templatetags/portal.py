@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Any
 
 from django import forms, template
@@ -12,6 +11,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from portal.clock import LONDON
+from portal.formatting import money, quantity
 from portal.forms import GovukDateWidget
 from portal.navigation import NavItem, navigation_for
 
@@ -149,22 +149,8 @@ def short_date(value: dt.date | None) -> str:
     return f"{value.day} {value:%b %Y}"
 
 
-@register.filter
-def money(value: Decimal | None) -> str:
-    """£1,234.50 — amounts are Decimals already rounded to the penny."""
-    if value is None:
-        return "–"
-    sign = "-" if value < 0 else ""
-    return f"{sign}£{abs(value):,.2f}"
-
-
-@register.filter
-def quantity(value: Decimal | None) -> str:
-    """A quantity without trailing zeros: 7.25, 3, 0.5."""
-    if value is None:
-        return "–"
-    text = f"{value:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
+register.filter("money", money)
+register.filter("quantity", quantity)
 
 
 @register.filter
@@ -179,25 +165,12 @@ def field_named(form: forms.Form, name: str) -> BoundField | None:
     return form[name] if name in form.fields else None
 
 
-ACTUAL_STATUS_COLOURS = {
-    "draft": "grey",
-    "held": "yellow",
-    "disputed": "orange",
-    "sent": "blue",
-    "accepted": "turquoise",
-    "rejected": "red",
-    "paid": "green",
-}
-
-
 @register.simple_tag
 def actual_status_tag(status: str, label: str) -> SafeString:
-    """An actual line's status as a GOV.UK tag (rendered here: it is on every row of a week)."""
-    return format_html(
-        '<strong class="govuk-tag govuk-tag--{}">{}</strong>',
-        ACTUAL_STATUS_COLOURS.get(status, "grey"),
-        label,
-    )
+    """An actual line's status as a GOV.UK tag."""
+    from actuals.rendering import status_tag
+
+    return status_tag(status, label)
 
 
 @register.filter
@@ -219,3 +192,13 @@ def week_label(value: dt.date) -> str:
     from actuals.calendar import week_label as label
 
     return label(value)
+
+
+@register.simple_tag
+def actual_line_row(
+    line: Any, exceptions: Any, *, can_record: bool, week_url: str, focus: bool = False
+) -> SafeString:
+    """One row of a week's actual lines (actuals/rendering.py says why it is built in Python)."""
+    from actuals.rendering import actual_line_row as row
+
+    return row(line, exceptions, can_record=can_record, week_url=week_url, focus=focus)

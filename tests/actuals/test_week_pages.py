@@ -242,3 +242,16 @@ def test_another_providers_line_is_not_found(provider_b_client: Client, council:
 def test_a_week_that_is_not_a_monday_is_not_a_page(provider_a_client: Client) -> None:
     assert provider_a_client.get("/actuals/2026-11-17/").status_code == 404
     assert provider_a_client.get("/actuals/2026-02-30/").status_code == 404
+
+
+def test_what_a_provider_types_is_shown_as_text(provider_a_client: Client, council: Council) -> None:
+    line = generated(council)
+    council.line_a.service_user.name = 'Alice <img src=x onerror="alert(1)">'
+    council.line_a.service_user.save()
+    provider_a_client.post(
+        week_url("actual_line", pk=line.pk),
+        amend_data(line, delivered="9", comment="<script>alert('x')</script> & more"),
+    )
+    page = provider_a_client.get(week_url()).content.decode()
+    assert "<script>alert" not in page and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; more" in page
+    assert "<img src=x" not in page and "Alice &lt;img src=x" in page
