@@ -253,5 +253,7 @@ def test_what_a_provider_types_is_shown_as_text(provider_a_client: Client, counc
         amend_data(line, delivered="9", comment="<script>alert('x')</script> & more"),
     )
     page = provider_a_client.get(week_url()).content.decode()
-    assert "<script>alert" not in page and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; more" in page
+    assert (
+        "<script>alert" not in page and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; more" in page
+    )
     assert "<img src=x" not in page and "Alice &lt;img src=x" in page
