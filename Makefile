@@ -89,6 +89,15 @@ BENCH_ENV := PORTAL_ENV=test BENCH_DATABASE_URL=$${BENCH_DATABASE_URL:-postgres:
 bench: install services ## Benchmarks at the large scale against their floors: var/benchmarks.json, docs/benchmarks.md
 	@$(BENCH_ENV) $(PY) -m tests.benchmarks.run
 
+# The Tuesday peak (tests/load/run.py, docs/benchmarks.md): databases of its own (dropped and seeded afresh
+# every run: portal_load and portal_load_backoffice), the production-shaped stack on free 127.0.0.1 ports
+# (gunicorn, a Celery worker and beat, a Redis of its own, the simulator), locust for at most 5 minutes.
+LOAD_ENV := LOAD_DATABASE_URL=$${LOAD_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/portal_load}
+
+.PHONY: load
+load: install services ## The Tuesday peak under locust, about 6 minutes: var/load.json, docs/benchmarks.md
+	@$(LOAD_ENV) $(PY) -m tests.load.run
+
 # --- quality gate -----------------------------------------------------------------------------
 
 .PHONY: check

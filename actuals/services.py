@@ -399,7 +399,9 @@ def exception_acknowledge(
         raise ActualsError("Enter the reason the line is right as it is.")
     with transaction.atomic():
         line = _provider_line(provider, line_id, lock=True)
-        exception = line.exceptions.select_for_update().filter(rule=rule).first()
+        # OF self: the model's ordering (by line) joins the line's care package line and person, and a
+        # plain FOR UPDATE would lock their rows too.
+        exception = line.exceptions.select_for_update(of=("self",)).filter(rule=rule).first()
         if exception is None:
             raise ActualsError("That exception is no longer on the line: it may have been fixed.")
         if exception.is_blocking:
@@ -555,8 +557,14 @@ def _confirm_locked(week: ProviderWeek, lines: list[ActualLine], *, by: User) ->
 
 
 def _locked_week(provider: Provider, week_start: dt.date) -> ProviderWeek:
+    # OF self: the model's ordering joins the provider, and a plain FOR UPDATE would lock the provider's
+    # row until the confirmation commits; the worker applying the back office's decisions (whose audit
+    # rows check that provider's key at commit) then deadlocked with it (docs/benchmarks.md, the load test).
     week = (
-        ProviderWeek.objects.for_provider(provider).select_for_update().filter(week_start=week_start).first()
+        ProviderWeek.objects.for_provider(provider)
+        .select_for_update(of=("self",))
+        .filter(week_start=week_start)
+        .first()
     )
     if week is None:
         raise ActualsError("Generate the week's actuals before confirming it.")
@@ -827,9 +835,12 @@ def actual_line_decision_apply(*, portal_line_id: str, version: int, status: str
     if target is None or not portal_line_id.isdigit():
         return False
     with transaction.atomic():
+        # OF self: the model's ordering joins the care package line and the person; a plain FOR UPDATE
+        # locked the care package line's row, which a confirmation of another week with the same line
+        # checks (its foreign key, at commit) while holding the rows this waits for: a deadlock.
         line = (
             ActualLine.objects.all_providers_for_sync()
-            .select_for_update()
+            .select_for_update(of=("self",))
             .filter(pk=int(portal_line_id), version=version)
             .first()
         )

@@ -192,6 +192,12 @@ ACCOUNT_RATE_LIMITS = {
     "reauthenticate": "10/m/user",
 }
 ACCOUNT_REAUTHENTICATION_TIMEOUT = 5 * 60
+# allauth's limits per address (its defaults: 30 sign-ins a minute, 20 password resets) see the proxy's
+# address for every request behind a proxy, so they would hold the whole council to 30 sign-ins a minute
+# (the load test's Tuesday peak met it: docs/benchmarks.md). TRUSTED_PROXY_COUNT is the number of proxies
+# in front that append to X-Forwarded-For (1 behind the TLS proxy production needs); then each client is
+# counted on its own address. 0, the default, ignores the header (nothing in front: it could be forged).
+ALLAUTH_TRUSTED_PROXY_COUNT = int(env("TRUSTED_PROXY_COUNT", "0"))
 
 # The six-digit security code (django-otp).
 OTP_TOTP_ISSUER = COUNCIL_NAME

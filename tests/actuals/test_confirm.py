@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from actuals.models import ActualLine, LineException, ProviderWeek
 from actuals.services import (
@@ -568,3 +570,41 @@ def test_a_changed_plan_that_blocks_is_kept_with_its_exceptions(council: Council
     assert (line.planned, line.delivered, line.care_package_line_version) == (D("0"), D("9"), 2)
     assert exception_rules(line) == {"ACT-05", "ACT-09"}  # ended before the week; 9 h over a plan of 0
     assert ProviderWeek.objects.get().state == ProviderWeek.State.IN_PROGRESS
+
+
+# Locks ------------------------------------------------------------------------------------------
+
+
+def _lock_clauses(queries: CaptureQueriesContext) -> list[str]:
+    return [
+        q["sql"][q["sql"].rindex(" FOR UPDATE") :]
+        for q in queries.captured_queries
+        if " FOR UPDATE" in q["sql"]
+    ]
+
+
+def test_acknowledging_and_confirming_lock_only_their_own_rows(council: Council, week: dt.date) -> None:
+    """The models' orderings join the provider (weeks) and the care package line and person (lines,
+    exceptions): a plain FOR UPDATE locked those rows too, and under the load test a confirmation and the
+    worker applying the back office's decisions deadlocked on them at commit (docs/benchmarks.md)."""
+    user = council.users["provider_a"]
+    line = frustrated_most_of_the_week(council)
+    with CaptureQueriesContext(connection) as queries:
+        exception_acknowledge(
+            provider=council.provider_a, line_id=line.pk, rule="ACT-13", by=user, reason="Ill"
+        )
+        assert confirm(council.provider_a, user).held == 1
+
+    clauses = _lock_clauses(queries)
+    assert len(clauses) >= 3, clauses  # the line, its exception, the week and its lines
+    assert all(c.startswith(" FOR UPDATE OF") and "providers_" not in c for c in clauses), clauses
+
+
+def test_applying_a_decision_locks_only_the_line(council: Council, confirmed_line: ActualLine) -> None:
+    with CaptureQueriesContext(connection) as queries:
+        assert actual_line_decision_apply(
+            portal_line_id=str(confirmed_line.pk), version=1, status="accepted", reason=""
+        )
+
+    clauses = _lock_clauses(queries)
+    assert clauses == [' FOR UPDATE OF "actuals_actualline"'], clauses

@@ -65,6 +65,9 @@ SCALES: dict[str, Scale] = {
     "demo": Scale("demo", 36, 8, 16, service_users=2_000, lines=3_000, flagship_lines=300),
     "council": Scale("council", 100, 15, 35, service_users=8_000, lines=12_000, flagship_lines=1_200),
     "large": Scale("large", 130, 20, 50, service_users=12_000, lines=20_000, flagship_lines=2_400),
+    # The load test's council (tests/load, `make load`): 240 adult providers, nearly all of them with 25 or
+    # more care package lines running through the last few weeks, so 200 can each be given weeks of 20.
+    "load": Scale("load", 240, 5, 5, service_users=16_000, lines=24_000, flagship_lines=200),
 }
 
 
