@@ -280,6 +280,22 @@ def missed_session_on_plan(f: LineFacts) -> str | None:
     return None
 
 
+@rule("ACT-15", BLOCKING)
+def more_accounted_for_than_planned(f: LineFacts) -> str | None:
+    """Delivered, frustrated and missed together beyond the plan and its tolerance.
+
+    Frustrated and missed are the parts of the plan that did not happen: with delivery on top they cannot
+    add up to more than the plan (service beyond it is extra, with its adjustment form reference)."""
+    accounted = f.delivered + f.frustrated + f.missed
+    allowed = f.planned * (1 + f.service_type.tolerance_percent / 100)
+    if (f.frustrated or f.missed) and accounted > allowed:
+        return (
+            f"Delivered, frustrated and missed add up to {_q(accounted)} {f.unit}, more than the plan of "
+            f"{_q(f.planned)}: frustrated and missed are the part of the plan that was not delivered."
+        )
+    return None
+
+
 # Acknowledge -------------------------------------------------------------------------------------
 
 
