@@ -20,7 +20,7 @@
 Everything it started is stopped by process group when it ends, fails or is interrupted.
 
     python -m tests.load.run [--users 200] [--run-time 160] [--knee-steps 25:25,50:25,100:35,200:45]
-                             [--no-knee] [--think 1,3] [--no-write]
+                             [--no-knee] [--think 1,3] [--web-workers 2] [--no-write]
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -568,7 +569,8 @@ def render(report: dict[str, Any]) -> str:
         "",
         f"Run of {report['date']} on {report['machine']}; commit {report['commit']}; load average "
         f"{report['load_start']} at the start, {report['load_end']} at the end (other engineers share the "
-        f"machine). Think time {report['think']} s between actions. Set-up took {report['setup_seconds']:.0f} s.",
+        f"machine). Think time {report['think']} s between actions; {report['web_workers']} gunicorn workers. "
+        f"Set-up took {report['setup_seconds']:.0f} s.",
         "",
     ]
     if peak:
@@ -696,6 +698,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-knee", action="store_true")
     parser.add_argument("--think", default="1,3", help="think time between actions: min,max seconds")
     parser.add_argument("--no-write", action="store_true", help="print the report; write no files")
+    parser.add_argument(
+        "--web-workers", type=int, default=2, help="gunicorn workers of the portal (docker-compose: 2)"
+    )
     args = parser.parse_args(argv)
     steps = _steps(args.knee_steps)
     if not args.no_knee and sum(seconds for _users, seconds in steps) + args.run_time > 300:
@@ -807,8 +812,8 @@ def main(argv: list[str] | None = None) -> int:
 
         stack.start(
             "web",
-            [str(BIN / "gunicorn"), "portal.wsgi", "--bind", f"127.0.0.1:{web_port}", "--workers", "2",
-             "--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT],
+            [str(BIN / "gunicorn"), "portal.wsgi", "--bind", f"127.0.0.1:{web_port}",
+             "--workers", str(args.web_workers), "--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT],
             portal_env,
         )  # fmt: skip
         stack.start(
@@ -852,6 +857,7 @@ def main(argv: list[str] | None = None) -> int:
             "machine": machine_description(_server_version(config)),
             "commit": commit_description(),
             "users": args.users,
+            "web_workers": args.web_workers,
             "think": args.think,
             "setup_seconds": round(setup_seconds, 1),
             "weeks": data["weeks"],
@@ -910,6 +916,7 @@ def main(argv: list[str] | None = None) -> int:
         }
     finally:
         stack.stop()
+        shutil.rmtree(folder, ignore_errors=True)  # the logins, Redis's folder, collected static files, mail
     block = render(report)
     print(block)
     if not args.no_write:

@@ -156,7 +156,7 @@ def test_a_malformed_reference_date_is_refused(tiny_scale: str) -> None:
 # Planning alone (no database) ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["council", "large"])
+@pytest.mark.parametrize("name", ["council", "large", "load"])
 def test_the_bigger_scales_plan_their_exact_sizes(name: str) -> None:
     scale = seeding.SCALES[name]
     plan = council_plan(scale=scale, seed=1, today=TODAY)
