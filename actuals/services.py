@@ -749,23 +749,33 @@ def _staff_lines(user: User, line_ids: Iterable[int]) -> list[ActualLine]:
     )
 
 
-def lines_approve(*, user: User, line_ids: Iterable[int], reason: str) -> int:
-    """A finance officer approves lines held for review: they go on to the back office."""
-    reason = reason.strip()
-    if not reason:
-        raise ActualsError("Enter the reason for approving")
+def _review_reason(user: User, reason: str, what: str) -> str:
+    if not reason.strip():
+        raise ActualsError(f"Enter the reason for {what}")
     if not user.is_council_staff:
         raise ActualsError("Only council staff review exceptions.")
+    return reason.strip()
+
+
+def _held_lines(user: User, line_ids: Iterable[int], *, done: str) -> list[ActualLine]:
+    """The chosen lines, locked; all still held for review, or nothing is done."""
+    lines = _staff_lines(user, line_ids)
+    if not lines:
+        raise ActualsError("Select at least one line")
+    not_held = [line for line in lines if line.status != Status.HELD]
+    if not_held:
+        raise ActualsError(
+            f"{len(not_held)} of the lines chosen {'is' if len(not_held) == 1 else 'are'} no longer "
+            f"waiting for review: nothing was {done}."
+        )
+    return lines
+
+
+def lines_approve(*, user: User, line_ids: Iterable[int], reason: str) -> int:
+    """A finance officer approves lines held for review: they go on to the back office."""
+    reason = _review_reason(user, reason, "approving")
     with transaction.atomic():
-        lines = _staff_lines(user, line_ids)
-        if not lines:
-            raise ActualsError("Select at least one line")
-        not_held = [line for line in lines if line.status != Status.HELD]
-        if not_held:
-            raise ActualsError(
-                f"{len(not_held)} of the lines chosen {'is' if len(not_held) == 1 else 'are'} no longer "
-                "waiting for review: nothing was approved."
-            )
+        lines = _held_lines(user, line_ids, done="approved")
         now = clock.now()
         by_week: dict[int, list[ActualLine]] = {}
         for line in lines:
@@ -788,21 +798,9 @@ def lines_approve(*, user: User, line_ids: Iterable[int], reason: str) -> int:
 def lines_dispute(*, user: User, line_ids: Iterable[int], reason: str) -> int:
     """A finance officer disputes lines held for review: they go back to the provider and are sent only
     with the dispute's outcome. (Issue #7 adds the dispute's thread and outcomes on top of this state.)"""
-    reason = reason.strip()
-    if not reason:
-        raise ActualsError("Enter the reason for the dispute")
-    if not user.is_council_staff:
-        raise ActualsError("Only council staff review exceptions.")
+    reason = _review_reason(user, reason, "the dispute")
     with transaction.atomic():
-        lines = _staff_lines(user, line_ids)
-        if not lines:
-            raise ActualsError("Select at least one line")
-        not_held = [line for line in lines if line.status != Status.HELD]
-        if not_held:
-            raise ActualsError(
-                f"{len(not_held)} of the lines chosen {'is' if len(not_held) == 1 else 'are'} no longer "
-                "waiting for review: nothing was disputed."
-            )
+        lines = _held_lines(user, line_ids, done="disputed")
         now = clock.now()
         for line in lines:
             _transition(line, Status.DISPUTED)
