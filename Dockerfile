@@ -20,7 +20,7 @@ COPY --from=frontend /app/static/build ./static/build
 # collectstatic needs settings but no real secrets or services.
 RUN SECRET_KEY=build-only DATABASE_URL=sqlite:////tmp/build.sqlite3 CELERY_BROKER_URL=memory:// \
     ALLOWED_HOSTS=localhost DEFAULT_FROM_EMAIL=build@localhost python manage.py collectstatic --no-input -v 0
-RUN useradd --system --uid 10001 portal && mkdir -p /app/var && chown portal /app/var
+RUN useradd --system --uid 10001 portal && mkdir -p /app/var/files && chown -R portal /app/var
 USER portal
 EXPOSE 8000
 CMD ["gunicorn", "portal.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", "--access-logfile", "-"]

@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
+from django.conf import settings
+
 from portal import clock
 from portal.clock import LONDON
 
@@ -64,6 +66,19 @@ def week_due(now: dt.datetime | None = None, closed: Iterable[dt.date] | None = 
 
 def week_has_ended(week_start: dt.date, today: dt.date | None = None) -> bool:
     return (today or clock.today()) > week_end(week_start)
+
+
+def week_claimable(week_start: dt.date, today: dt.date | None = None) -> str:
+    """Why the week cannot be claimed through the portal, or "" when it can: from the portal's first
+    week (`ACTUALS_FROM`) to the week in progress."""
+    first = week_start_of(settings.ACTUALS_FROM)
+    if week_start < first:
+        return (
+            f"Weeks before {week_label(first).lower()} were claimed before the portal: contact the council."
+        )
+    if week_start > week_start_of(today or clock.today()):
+        return "That week has not started yet."
+    return ""
 
 
 def days_active(*, start_date: dt.date, end_date: dt.date | None, week_start: dt.date) -> int:

@@ -22,14 +22,14 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from defusedxml import ElementTree as SafeElementTree
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import transaction
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -37,19 +37,13 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from actuals.calendar import week_end
 from actuals.models import ActualLine, ActualsUpload, ProviderWeek
 from actuals.rules import records_absence_as_frustrated
-from actuals.services import (
-    ActualsError,
-    LineValues,
-    _apply_values,
-    _refresh_from_plan,
-    _week_lines,
-    exceptions_refresh,
-)
+from actuals.services import ActualsError, LineValues, PlannedChange, lines_bulk_amend
 from portal import clock
-from portal.audit.services import audit_record, audit_record_many
+from portal.audit.services import audit_record
 from portal.clock import LONDON
 from portal.money import ZERO
 from portal.providers.models import Provider, ServiceType
+from portal.spreadsheets import cell_text, needs_quote
 
 if TYPE_CHECKING:
     from openpyxl.worksheet._write_only import WriteOnlyWorksheet
@@ -94,9 +88,6 @@ ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, and any password-protected workbook
 CONTENT_TYPES_NS = "{http://schemas.openxmlformats.org/package/2006/content-types}"
 
-# Text that a spreadsheet would take for a formula (or that CSV injection relies on) if typed as it is.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
 
 @dataclass(frozen=True)
 class Column:
@@ -126,7 +117,6 @@ COLUMNS: tuple[Column, ...] = (
 LINE_ID_HEADING = COLUMNS[0].heading
 LINE_REF_HEADING = COLUMNS[1].heading
 EDITABLE = tuple(column for column in COLUMNS if column.field)
-FIRST_EDITABLE = COLUMNS.index(EDITABLE[0])
 QUANTITY_FIELDS = ("delivered", "frustrated", "missed", "extra")
 TEXT_LIMITS = {"adjustment_form_ref": MAX_REFERENCE_LENGTH, "comment": MAX_COMMENT_LENGTH}
 FIELD_HEADINGS = {column.field: column.heading for column in EDITABLE}
@@ -143,18 +133,6 @@ class UploadNotFound(ActualsError):
 
 
 # Text in cells -----------------------------------------------------------------------------------
-
-
-def cell_text(value: str) -> str:
-    """Text as a cell holds it: Excel keeps only "\\n" line breaks and XML cannot carry some control
-    characters, so both sides of a comparison go through this and a re-upload changes nothing."""
-    if value.isprintable():  # no control characters at all: the common case, checked at C speed
-        return value.strip()
-    return ILLEGAL_CHARACTERS_RE.sub("", value.replace("\r\n", "\n").replace("\r", "\n")).strip()
-
-
-def needs_quote(text: str) -> bool:
-    return text.startswith(FORMULA_TRIGGERS)
 
 
 # The export --------------------------------------------------------------------------------------
@@ -1045,101 +1023,6 @@ def values_from_data(data: dict[str, str]) -> LineValues:
     )
 
 
-@dataclass(frozen=True)
-class PlannedChange:
-    """A line's new values, and the revision they were checked against."""
-
-    line_id: int
-    revision: int
-    values: LineValues
-
-
-AMEND_FIELDS = [
-    "delivered",
-    "frustrated",
-    "missed",
-    "extra",
-    "adjustment_form_ref",
-    "comment",
-    "no_service",
-    "planned",
-    "rate",
-    "care_package_line_version",
-    "amount",
-    "amended",
-    "amended_at",
-    "amended_by",
-    "revision",
-]
-
-
-def _save_lines(lines: Sequence[ActualLine], names: Sequence[str]) -> None:
-    """One UPDATE per line, sent as one batch (psycopg pipelines `executemany`). Django's `bulk_update`
-    builds a CASE per field per row: for a claim form of 5,000 lines that took ten seconds, this takes a
-    fraction of one. Plain SQL that SQLite runs too; identifiers come from the model, values are bound."""
-    meta = ActualLine._meta
-    fields = [cast("models.Field[Any, Any]", meta.get_field(name)) for name in names]
-    quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
-    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote('id')} = %s"  # noqa: S608
-    params = [
-        [field.get_db_prep_save(getattr(line, field.attname), connection) for field in fields] + [line.pk]
-        for line in lines
-    ]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
-
-
-def lines_bulk_amend(
-    *, week: ProviderWeek, by: User, changes: Sequence[PlannedChange], via: str, upload: ActualsUpload
-) -> list[ActualLine]:
-    """`actual_amend` for many lines of one week at once, in the caller's transaction: every line must
-    still be a draft at the revision it was checked at, or nothing changes. One update, one exception
-    refresh for the week, one audit event per line (with what it was and what it became)."""
-    lines = _week_lines(week, lock=True)
-    by_pk = {line.pk: line for line in lines}
-    stale = [
-        change
-        for change in changes
-        if change.line_id not in by_pk
-        or not by_pk[change.line_id].is_draft
-        or by_pk[change.line_id].revision != change.revision
-    ]
-    if stale:
-        count = len(stale)
-        raise ActualsError(
-            f"{count} of the lines in this upload {'has' if count == 1 else 'have'} changed since it was "
-            "checked (someone saved them, or the week was confirmed), so nothing has been changed. Upload "
-            "the file again to check it against the lines as they are now."
-        )
-    now = clock.now()
-    changed: list[ActualLine] = []
-    events: list[tuple[ActualLine, dict[str, Any]]] = []
-    for change in changes:
-        line = by_pk[change.line_id]
-        before = LineValues.of(line)
-        _apply_values(line, change.values)
-        _refresh_from_plan(line, prefill=False)
-        line.amended, line.amended_at, line.amended_by = True, now, by
-        line.revision += 1
-        changed.append(line)
-        events.append(
-            (
-                line,
-                {
-                    "via": via,
-                    "upload": str(upload.pk),
-                    "before": before.as_data(),
-                    "after": LineValues.of(line).as_data(),
-                },
-            )
-        )
-    _save_lines(changed, AMEND_FIELDS)
-    exceptions_refresh(lines)
-    audit_record_many(action="actuals.line.amended", actor=by, provider=week.provider, events=events)
-    return changed
-
-
 def _pending_upload(*, provider: Provider, upload_id: uuid.UUID, kind: str) -> ActualsUpload:
     upload = (
         ActualsUpload.objects.for_provider(provider)
@@ -1182,7 +1065,9 @@ def claim_form_apply(*, provider: Provider, upload_id: uuid.UUID, by: User) -> A
             )
             for change in upload.changes
         ]
-        lines = lines_bulk_amend(week=upload.week, by=by, changes=planned, via="claim form", upload=upload)
+        lines = lines_bulk_amend(
+            week=upload.week, by=by, changes=planned, via="claim form", upload_id=str(upload.pk)
+        )
         fields = sum(len(change["changed"]) for change in upload.changes)
         upload.applied_at, upload.applied_by = clock.now(), by
         upload.save(update_fields=["applied_at", "applied_by"])

@@ -43,8 +43,9 @@ class ReviewDecisionForm(forms.Form):
     )
 
 
-class LineIdsField(forms.Field):
-    """The lines ticked on the review list (the page renders the checkboxes, one a row)."""
+class LineVersionsField(forms.Field):
+    """The lines ticked on the review list, each as `line:version` (the page renders the checkboxes, one
+    a row): the decision is refused if a line was corrected after the page showed it."""
 
     widget = forms.MultipleHiddenInput
     default_error_messages = {
@@ -52,17 +53,24 @@ class LineIdsField(forms.Field):
         "invalid": "The lines chosen are not valid: select them again",
     }
 
-    def to_python(self, value: Any) -> list[int]:
+    def to_python(self, value: Any) -> dict[int, int]:
         if not value:
-            return []
+            return {}
         try:
-            return sorted({int(item) for item in value})
+            pairs = [str(item).split(":") for item in value]
+            return {int(line): int(version) for line, version in pairs}
         except (TypeError, ValueError) as error:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from error
 
 
+class LineReviewForm(ReviewDecisionForm):
+    """The decision on one line, at the version the page showed."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
 class BulkReviewForm(ReviewDecisionForm):
-    lines = LineIdsField(label="Lines")
+    lines = LineVersionsField(label="Lines")
 
     field_order = ["lines", "decision", "reason"]
 

@@ -4,6 +4,8 @@ only that a file came and is not too big to read; what is in it is the services'
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
 
@@ -11,21 +13,32 @@ from actuals.claim_forms import MAX_UPLOAD_BYTES, XLSX_CONTENT_TYPE
 from actuals.visits import MAX_VISITS_BYTES
 
 
-class _UploadForm(forms.Form):
+class FileUploadForm(forms.Form):
+    """One file of at most `limit` bytes. `too_big`: the upload handler refused the file as it arrived
+    (portal/uploads.py), so it is not in the data: the same error as a file found too big here."""
+
     limit = MAX_UPLOAD_BYTES
     what = "file"
     file = forms.FileField()
 
-    def clean_file(self) -> UploadedFile:
-        uploaded: UploadedFile = self.cleaned_data["file"]
-        if uploaded.size is not None and uploaded.size > self.limit:
+    def __init__(self, *args: Any, too_big: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.too_big = too_big
+        if too_big:
+            self.fields["file"].required = False  # so that clean_file gives the reason, not "Select"
+
+    def clean_file(self) -> UploadedFile | None:
+        uploaded: UploadedFile | None = self.cleaned_data["file"]
+        if self.too_big or (
+            uploaded is not None and uploaded.size is not None and uploaded.size > self.limit
+        ):
             raise forms.ValidationError(
                 f"The {self.what} must be smaller than {self.limit // (1024 * 1024)} MB"
             )
         return uploaded
 
 
-class ClaimFormUploadForm(_UploadForm):
+class ClaimFormUploadForm(FileUploadForm):
     what = "claim form"
     file = forms.FileField(
         label="Upload your claim form",
@@ -40,7 +53,7 @@ class ClaimFormUploadForm(_UploadForm):
     )
 
 
-class VisitsUploadForm(_UploadForm):
+class VisitsUploadForm(FileUploadForm):
     limit = MAX_VISITS_BYTES
     what = "file of visits"
     file = forms.FileField(

@@ -136,6 +136,7 @@ class ActualLine(models.Model):
         ACCEPTED = "accepted", "Accepted"
         REJECTED = "rejected", "Rejected"
         PAID = "paid", "Paid"
+        NOT_PAYABLE = "not_payable", "Not payable"  # a dispute upheld before any version was sent
 
     provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="actual_lines")
     week = models.ForeignKey(ProviderWeek, on_delete=models.PROTECT, related_name="lines")
@@ -146,7 +147,7 @@ class ActualLine(models.Model):
         help_text="The care package line's version when this line was generated or last refreshed."
     )
     version = models.PositiveIntegerField(default=1)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
     planned = quantity_field()
     delivered = quantity_field()
     frustrated = quantity_field(default=Decimal("0"))
@@ -187,7 +188,18 @@ class ActualLine(models.Model):
             ),
             models.CheckConstraint(condition=Q(version__gte=1), name="actual_line_version_positive"),
             models.CheckConstraint(
-                condition=Q(status__in=["draft", "held", "disputed", "sent", "accepted", "rejected", "paid"]),
+                condition=Q(
+                    status__in=[
+                        "draft",
+                        "held",
+                        "disputed",
+                        "sent",
+                        "accepted",
+                        "rejected",
+                        "paid",
+                        "not_payable",
+                    ]
+                ),
                 name="actual_line_status_valid",
             ),
             models.CheckConstraint(
@@ -222,6 +234,51 @@ class ActualLine(models.Model):
             self.status in (self.Status.SENT, self.Status.ACCEPTED, self.Status.REJECTED, self.Status.HELD)
             and not self.correction_reason
         )
+
+
+class SentVersionQuerySet(models.QuerySet["SentVersion"]):
+    def for_provider(self, provider: Provider) -> SentVersionQuerySet:
+        return self.filter(line__provider=provider)
+
+
+class SentVersion(models.Model):
+    """One version of an actual line as it went to the back office, and what the back office made of
+    that version. The back office decides on each version separately (CONTROCC_API.md: a version can be
+    paid after a later one was sent, and an earlier one superseded), so the decisions live here; the
+    line's own `status` follows its current version."""
+
+    class Status(models.TextChoices):
+        SENT = "sent", "Sent"
+        RECEIVED = "received", "Received"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+        SUPERSEDED = "superseded", "Superseded"
+        PAID = "paid", "Paid"
+
+    line = models.ForeignKey(ActualLine, on_delete=models.PROTECT, related_name="sent_versions")
+    version = models.PositiveIntegerField()
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    payload = models.JSONField(help_text="The line exactly as it was sent.")
+    sent_at = models.DateTimeField()
+    why = models.CharField(max_length=100, help_text="What sent it: confirmed, approved, corrected.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SENT)
+    reason = models.TextField(blank=True, help_text="The back office's reason (for a rejection).")
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SentVersionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["line", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["line", "version"], name="sent_version_once"),
+            models.CheckConstraint(
+                condition=Q(status__in=["sent", "received", "accepted", "rejected", "superseded", "paid"]),
+                name="sent_version_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Line {self.line_id} v{self.version}: {self.status}"
 
 
 class LineException(models.Model):

@@ -18,11 +18,9 @@ import logging
 import secrets
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import partial
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import models, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.template.loader import render_to_string
@@ -34,6 +32,7 @@ from actuals.services import lines_running_in_week
 from portal import clock
 from portal.accounts.models import Membership
 from portal.audit.services import audit_record
+from portal.mail.services import email_queue
 from portal.providers.models import CarePackageLine, Provider
 
 if TYPE_CHECKING:
@@ -247,7 +246,7 @@ def deadline_reminders_send(
     *, week_start: dt.date, by: User | None, run: str, automatic: bool = False
 ) -> ReminderRun:
     """Email every expected provider that has not confirmed the week a reminder of its deadline, once per
-    run. Each provider's reminder is recorded, audited and emailed (after commit) on its own, so one
+    run. Each provider's reminder is recorded, audited and queued for email on its own, so one
     failure does not stop the others and a provider that confirms meanwhile is left alone."""
     if not calendar.is_week_start(week_start):
         raise ReminderError("A week starts on a Monday.")
@@ -307,8 +306,9 @@ def deadline_reminders_send(
                 },
             )
             subject, body = _email(row=row, board=board)
-            # Robust: one address the mail server refuses must not stop the other providers' reminders.
-            transaction.on_commit(partial(send_mail, subject, body, None, to), robust=True)
+            # Sent by a worker once this commits, each on its own: one address the mail server refuses
+            # does not stop the other providers' reminders.
+            email_queue(subject=subject, body=body, to=to)
         result.reminded.append(provider)
         result.recipients += len(to)
     logger.info(

@@ -1,16 +1,23 @@
 """An actual line as a row of the week's table, rendered in Python.
 
 The week's page shows 50 of these; as a template they cost about 5 ms a page (some thirty variables and
-filters a row), most of what the page adds to a bare one, so the row is built here with `format_html`
-(every value escaped) like the lists' `line_status_tag`. The markup is written once: the week's page and
-the htmx answer after an inline save both use `{% actual_line_row %}` (portal/templatetags/portal.py).
+filters a row), most of what the page adds to a bare one, so the row is built here. The markup is written
+once: the week's page and the htmx answer after an inline save both use `{% actual_line_row %}`
+(portal/templatetags/portal.py).
+
+What must stay true: every value that comes from the database or a person goes through `_e` (the
+standard library's `html.escape`, which Django's `escape` also calls, without its lazy-string wrapper:
+`format_html` cost about a millisecond a page in wrappers alone); numbers, pks and amounts are written by
+`money` and `quantity`, digits and punctuation only. A line comes with its row's text annotated
+(`selectors.with_row_text`): the row reads no related object, so it costs no query.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from html import escape as _e
 
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 
@@ -26,17 +33,17 @@ STATUS_COLOURS = {
     "rejected": "red",
     "paid": "green",
 }
+STATUS_LABELS = dict(ActualLine.Status.choices)  # get_status_display() builds this dict at every call
 NUMERIC = "govuk-table__cell govuk-table__cell--numeric council-numeric"
 
 
-MUST_FIX = SafeString('<strong class="govuk-tag govuk-tag--red">Must fix</strong>')
-REASON_GIVEN = SafeString('<strong class="govuk-tag govuk-tag--grey">Reason given</strong>')
-NEEDS_REASON = SafeString('<strong class="govuk-tag govuk-tag--yellow">Needs a reason</strong>')
-PLAN_CHANGED = SafeString(
+MUST_FIX = '<strong class="govuk-tag govuk-tag--red">Must fix</strong>'
+REASON_GIVEN = '<strong class="govuk-tag govuk-tag--grey">Reason given</strong>'
+NEEDS_REASON = '<strong class="govuk-tag govuk-tag--yellow">Needs a reason</strong>'
+PLAN_CHANGED = (
     '<p class="govuk-body-s govuk-!-margin-bottom-1"><strong class="govuk-tag govuk-tag--purple">'
     "Plan changed</strong> The care package line changed after this line was generated.</p>"
 )
-AUTOFOCUS = SafeString(" autofocus")
 
 
 def status_tag(status: str, label: str) -> SafeString:
@@ -45,31 +52,38 @@ def status_tag(status: str, label: str) -> SafeString:
     )
 
 
+def _row_text(line: ActualLine) -> tuple[str, str, str, str, bool]:
+    """The person's name and reference, the service type's name, the care package line's reference and
+    whether it changed since: the annotations of `selectors.with_row_text`, which every line given to
+    `actual_line_row` comes with (its related objects are not read)."""
+    return (
+        line.row_person,  # type: ignore[attr-defined]
+        line.row_person_ref,  # type: ignore[attr-defined]
+        line.row_service,  # type: ignore[attr-defined]
+        line.row_ref,  # type: ignore[attr-defined]
+        line.row_plan_changed,  # type: ignore[attr-defined]
+    )
+
+
 def _exception(
     line: ActualLine, exception: LineException, *, can_record: bool, week_url: str, name: str
-) -> SafeString:
+) -> str:
     if exception.is_blocking:
         tag = MUST_FIX
     elif exception.is_acknowledged:
         tag = REASON_GIVEN
     else:
         tag = NEEDS_REASON
-    link = SafeString("")
+    link = ""
+    rule = _e(exception.rule)
     if not exception.is_blocking and not exception.is_acknowledged and line.is_draft and can_record:
-        link = format_html(
-            ' <a class="govuk-link" href="{}lines/{}/acknowledge/{}/">Give a reason'
-            '<span class="govuk-visually-hidden"> for {}, {}</span></a>',
-            week_url,
-            line.pk,
-            exception.rule,
-            name,
-            exception.rule,
+        link = (
+            f' <a class="govuk-link" href="{_e(week_url)}lines/{line.pk}/acknowledge/{rule}/">Give a reason'
+            f'<span class="govuk-visually-hidden"> for {name}, {rule}</span></a>'
         )
-    return format_html(
-        '<p class="govuk-body-s govuk-!-margin-bottom-1" data-testid="exception">{} {}{}</p>',
-        tag,
-        exception.message,
-        link,
+    return (
+        '<p class="govuk-body-s govuk-!-margin-bottom-1" data-testid="exception">'
+        f"{tag} {_e(exception.message)}{link}</p>"
     )
 
 
@@ -78,79 +92,54 @@ def actual_line_row(
     exceptions: Sequence[LineException],
     *,
     can_record: bool,
+    can_correct: bool,
     week_url: str,
     focus: bool = False,
 ) -> SafeString:
-    cpl = line.care_package_line
-    person, service = cpl.service_user, cpl.service_type
-    notes: list[SafeString] = []
+    person, person_ref, service, ref, plan_changed = _row_text(line)
+    name, service_name, url = _e(person), _e(service), _e(week_url)
+    notes: list[str] = []
     if not line.is_draft:
-        version = (
-            format_html(' <span class="govuk-body-s">version {}</span>', line.version)
-            if line.version > 1
-            else ""
-        )
-        notes.append(format_html("{}{}", status_tag(line.status, line.get_status_display()), version))
-    if line.care_package_line_changed:
+        colour, label = STATUS_COLOURS.get(line.status, "grey"), STATUS_LABELS.get(line.status, line.status)
+        tag = f'<strong class="govuk-tag govuk-tag--{colour}">{_e(label)}</strong>'
+        version = f' <span class="govuk-body-s">version {line.version}</span>' if line.version > 1 else ""
+        notes.append(tag + version)
+    if plan_changed:
         notes.append(PLAN_CHANGED)
     notes.extend(
-        _exception(line, exception, can_record=can_record, week_url=week_url, name=person.name)
+        _exception(line, exception, can_record=can_record, week_url=week_url, name=name)
         for exception in exceptions
     )
     if line.status == ActualLine.Status.REJECTED:
-        notes.append(
-            format_html('<p class="govuk-body-s govuk-!-margin-bottom-1">{}</p>', line.backoffice_reason)
-        )
+        notes.append(f'<p class="govuk-body-s govuk-!-margin-bottom-1">{_e(line.backoffice_reason)}</p>')
     if line.comment:
-        notes.append(
-            format_html(
-                '<p class="govuk-body-s govuk-!-margin-bottom-0 council-comment">“{}”</p>',
-                Truncator(line.comment).chars(120),
-            )
-        )
-    action = SafeString("")
+        comment = _e(Truncator(line.comment).chars(120))
+        notes.append(f'<p class="govuk-body-s govuk-!-margin-bottom-0 council-comment">“{comment}”</p>')
+    action = ""
     if can_record and line.is_draft:
-        action = format_html(
-            '<a class="govuk-link" href="{url}" hx-get="{url}" hx-target="#line-{pk}" hx-swap="outerHTML"{focus}>'
-            'Change<span class="govuk-visually-hidden"> {person}, {service}</span></a>',
-            url=f"{week_url}lines/{line.pk}/",
-            pk=line.pk,
-            focus=AUTOFOCUS if focus else "",
-            person=person.name,
-            service=service.name,
+        link = f"{url}lines/{line.pk}/"
+        action = (
+            f'<a class="govuk-link" href="{link}" hx-get="{link}" hx-target="#line-{line.pk}" '
+            f'hx-swap="outerHTML"{" autofocus" if focus else ""}>'
+            f'Change<span class="govuk-visually-hidden"> {name}, {service_name}</span></a>'
         )
-    elif can_record and line.can_be_corrected:
-        action = format_html(
-            '<a class="govuk-link" href="{}lines/{}/correct/">Correct'
-            '<span class="govuk-visually-hidden"> {}, {}</span></a>',
-            week_url,
-            line.pk,
-            person.name,
-            service.name,
+    elif can_correct and line.can_be_corrected:
+        action = (
+            f'<a class="govuk-link" href="{url}lines/{line.pk}/correct/">Correct'
+            f'<span class="govuk-visually-hidden"> {name}, {service_name}</span></a>'
         )
-    # Quantities are digits and a point only (a Decimal written by `quantity`): nothing to escape.
-    quantities = SafeString(
+    notes_html = "\n".join(notes)
+    return SafeString(
+        f'<tr class="govuk-table__row" id="line-{line.pk}" data-testid="actual-line">'
+        f'<th scope="row" class="govuk-table__header">{name}<br>'
+        '<span class="govuk-hint govuk-!-font-size-14 govuk-!-margin-bottom-0">'
+        f"{_e(person_ref)} · {service_name} · {_e(ref)}</span></th>"
         f'<td class="{NUMERIC}">{quantity(line.planned)}</td>'
         f'<td class="{NUMERIC}" data-testid="delivered">{quantity(line.delivered)}</td>'
         f'<td class="{NUMERIC}">{quantity(line.frustrated)}</td>'
         f'<td class="{NUMERIC}">{quantity(line.missed)}</td>'
         f'<td class="{NUMERIC}">{quantity(line.extra)}</td>'
-    )
-    return format_html(
-        '<tr class="govuk-table__row" id="line-{pk}" data-testid="actual-line">'
-        '<th scope="row" class="govuk-table__header">{person}<br>'
-        '<span class="govuk-hint govuk-!-font-size-14 govuk-!-margin-bottom-0">{person_ref} · {service} · {ref}</span></th>'
-        "{quantities}"
-        '<td class="' + NUMERIC + '" data-testid="amount">{amount}</td>'
-        '<td class="govuk-table__cell govuk-!-font-size-16">{notes}</td>'
-        '<td class="govuk-table__cell">{action}</td></tr>\n',
-        pk=line.pk,
-        person=person.name,
-        person_ref=person.ref,
-        service=service.name,
-        ref=cpl.ref,
-        quantities=quantities,
-        amount=money(line.amount),
-        notes=format_html_join("\n", "{}", ((note,) for note in notes)),
-        action=action,
+        f'<td class="{NUMERIC}" data-testid="amount">{_e(money(line.amount))}</td>'
+        f'<td class="govuk-table__cell govuk-!-font-size-16">{notes_html}</td>'
+        f'<td class="govuk-table__cell">{action}</td></tr>\n'
     )

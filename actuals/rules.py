@@ -338,6 +338,29 @@ def died_during_the_week(f: LineFacts) -> str | None:
     return None
 
 
+@rule("ACT-16", ACKNOWLEDGE)
+def service_after_a_reported_death(f: LineFacts) -> str | None:
+    """Service recorded after a death a provider reported, which the council has not yet confirmed.
+
+    A provider's report (a "service ended or person died" query) flags that provider's lines of the person
+    from that week on (another provider's lines wait for the council to confirm it); once the back office
+    records the death, ACT-06 and ACT-14 judge the lines instead."""
+    reported = f.person.death_reported_on
+    by_this_provider = f.person.death_reported_by_id == f.care_package_line.provider_id
+    if (
+        f.person.deceased_on is None
+        and reported is not None
+        and by_this_provider
+        and reported <= f.week_end
+        and f.delivered + f.extra
+    ):
+        return (
+            f"A provider reported that {f.person.name} died on {_day(reported)} (the council has not confirmed "
+            "it yet). Check the service recorded after that day."
+        )
+    return None
+
+
 # Across the week ---------------------------------------------------------------------------------
 
 

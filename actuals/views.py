@@ -53,7 +53,7 @@ class WeekMixin(PermissionRequiredMixin):
     def get_week(self) -> ProviderWeek | None:
         return selectors.week_for_provider(provider=self.provider, week_start=self.week_start)
 
-    def get_line(self, *, lock: bool = False) -> ActualLine:
+    def get_line(self) -> ActualLine:
         line = (
             selectors.lines_for_week_start(provider=self.provider, week_start=self.week_start)
             .filter(pk=self.kwargs["pk"])
@@ -129,7 +129,8 @@ class WeekView(WeekMixin, TemplateView):
                 count=summary.lines if unfiltered else None,
             )
             lines = list(page["page_obj"].object_list)
-            exceptions = selectors.exceptions_by_line(lines)
+            # A week with no exceptions (one as generated from the plan) has none to look up.
+            exceptions = selectors.exceptions_by_line(lines) if summary.exceptions else {}
             context.update(page, rows=[(line, exceptions.get(line.pk, [])) for line in lines])
         context["can_record"] = permissions.RECORD_ACTUALS in self.request.portal_perms  # type: ignore[attr-defined]
         context["time_left"] = selectors.time_left(summary.deadline)
@@ -145,10 +146,18 @@ class GenerateView(WeekMixin, View):
         except services.ActualsError as error:
             messages.error(request, str(error))
             return HttpResponseRedirect(week_url(week))
-        if result.created or result.refreshed:
+        if result.week.is_confirmed and result.created:
+            messages.success(
+                request,
+                f"{result.created} line{'s' if result.created != 1 else ''} added for care package lines the "
+                "council published after you confirmed: check and confirm them.",
+            )
+        elif result.created or result.refreshed or result.removed:
             text = f"{result.created} line{'s' if result.created != 1 else ''} generated from your care package lines"
             if result.refreshed:
                 text += f"; {result.refreshed} updated to a changed plan"
+            if result.removed:
+                text += f"; {result.removed} removed (the care package line no longer runs this week)"
             if result.kept:
                 text += f"; {result.kept} already there left as they were"
             messages.success(request, text + ".")
@@ -174,6 +183,7 @@ class LineView(WeekMixin, View):
             "form": form,
             "exceptions": list(line.exceptions.all()),
             "week_start": self.week_start,
+            "threads": list(line.threads.select_related("team")),
             **extra,
         }
         return render(request, "actuals/line.html", context)
@@ -282,7 +292,8 @@ class AcknowledgeView(WeekMixin, View):
 
 
 class CorrectView(WeekMixin, View):
-    """Correct a confirmed, unpaid line once, with a reason (a new version)."""
+    """Correct a confirmed, unpaid line once, with a reason (a new version). Correcting is confirming
+    again, so it needs CONFIRM_ACTUALS (the week's rows show the Correct link only with it)."""
 
     permission_required = permissions.CONFIRM_ACTUALS
 
@@ -310,6 +321,15 @@ class CorrectView(WeekMixin, View):
                     reason=form.cleaned_data["reason"],
                     revision=form.cleaned_data["revision"],
                 )
+            except services.StaleEdit as stale:
+                # As LineView: their version beside what this user typed, which a second send saves.
+                theirs = stale.line
+                data = request.POST.copy()
+                data["revision"] = str(theirs.revision)
+                form = LineCorrectForm(data, service_type=theirs.care_package_line.service_type)
+                form.is_valid()
+                form.add_error(None, str(stale))
+                return self._render(theirs, form, theirs=theirs)
             except services.ActualsError as error:
                 form.add_error(None, str(error))
             else:
@@ -321,9 +341,13 @@ class CorrectView(WeekMixin, View):
                 return HttpResponseRedirect(f"{week_url(week)}#line-{line.pk}")
         return self._render(line, form)
 
-    def _render(self, line: ActualLine, form: LineCorrectForm) -> HttpResponse:
+    def _render(
+        self, line: ActualLine, form: LineCorrectForm, *, theirs: ActualLine | None = None
+    ) -> HttpResponse:
         return render(
-            self.request, "actuals/correct.html", {"line": line, "form": form, "week_start": self.week_start}
+            self.request,
+            "actuals/correct.html",
+            {"line": line, "form": form, "week_start": self.week_start, "theirs": theirs},
         )
 
 
@@ -350,7 +374,11 @@ class ConfirmView(WeekMixin, View):
         if form.is_valid():
             try:
                 result = services.week_confirm(
-                    provider=self.provider, week_start=week, by=self.user, declaration=True
+                    provider=self.provider,
+                    week_start=week,
+                    by=self.user,
+                    declaration=True,
+                    fingerprint=request.POST.get("seen", ""),
                 )
             except services.ActualsError as error:
                 form.add_error(None, str(error))
@@ -361,10 +389,17 @@ class ConfirmView(WeekMixin, View):
 
     def _render(self, form: DeclarationForm) -> HttpResponse:
         summary = selectors.week_summary(provider=self.provider, week_start=self.week_start)
+        to_confirm, seen = services.week_drafts_fingerprint(summary.week) if summary.week else (0, "")
         return render(
             self.request,
             "actuals/confirm.html",
-            {"summary": summary, "form": form, "week_start": self.week_start},
+            {
+                "summary": summary,
+                "form": form,
+                "week_start": self.week_start,
+                "supplementary": to_confirm if summary.confirmed else 0,
+                "seen": seen,  # the lines this page shows, which the declaration covers
+            },
         )
 
 
@@ -417,15 +452,16 @@ class ScheduledPaymentsView(PermissionRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        due = calendar.week_due()
-        open_weeks = selectors.open_earlier_weeks(provider=self.provider, before=due)
-        summaries = {s.week_start: s for s in open_weeks if s.week is not None}
-        for week in selectors.recent_weeks(provider=self.provider, count=8):
-            summaries.setdefault(week.week_start, None)  # type: ignore[arg-type]
-        summaries.setdefault(due, None)  # type: ignore[arg-type]
-        weeks = [
-            selectors.week_summary(provider=self.provider, week_start=start)
-            for start in sorted(summaries, reverse=True)
-        ]
-        context.update(weeks=weeks, due=due)
+        closed = calendar.closure_days()
+        due = calendar.week_due(closed=closed)
+        open_weeks = selectors.open_earlier_weeks(provider=self.provider, before=due, closed=closed)
+        starts = {s.week_start for s in open_weeks if s.week is not None}
+        starts.update(week.week_start for week in selectors.recent_weeks(provider=self.provider, count=8))
+        # The week due, unless there is nothing to confirm in it (care all paid on invoice)
+        if due in starts or selectors.weeks_with_care_on_actuals(provider=self.provider, week_starts=[due]):
+            starts.add(due)
+        weeks = selectors.week_summaries(
+            provider=self.provider, week_starts=sorted(starts, reverse=True), closed=closed
+        )
+        context.update(weeks=weeks, due=due, next_payment=selectors.next_payment(provider=self.provider))
         return context

@@ -23,11 +23,12 @@ from django.views import View
 
 from actuals import calendar, claim_forms
 from actuals.claim_forms import ActualsError, ApplyResult, CheckResult, UploadNotFound, UploadRefused
-from actuals.forms_uploads import ClaimFormUploadForm, UploadApplyForm
+from actuals.forms_uploads import ClaimFormUploadForm, FileUploadForm, UploadApplyForm
 from actuals.models import ActualsUpload, ProviderWeek
 from actuals.views import WeekMixin, week_url
 from portal import clock, permissions
 from portal.pagination import paginate
+from portal.uploads import UploadLimitMixin
 
 CHANGES_PER_PAGE = 100
 SUMMARY_PROBLEMS = 10  # in the error summary; the table below lists them all
@@ -63,14 +64,18 @@ class ClaimFormDownloadView(GeneratedWeekMixin, View):
         return response
 
 
-class UploadView(GeneratedWeekMixin, View):
+class UploadView(UploadLimitMixin, GeneratedWeekMixin, View):
     """Choose a file; it is checked at once. A file that will not do is refused on this page; one that
-    changes nothing says so; anything else goes to its preview."""
+    changes nothing says so; anything else goes to its preview. A file over the form's limit is refused
+    while it arrives (portal/uploads.py): never stored, never read."""
 
     permission_required = permissions.RECORD_ACTUALS
     template_name = "actuals/claim_form_upload.html"
-    form_class: type[forms.Form] = ClaimFormUploadForm
+    form_class: type[FileUploadForm] = ClaimFormUploadForm
     preview_url_name = "claim_form_preview"
+
+    def get_upload_max_bytes(self) -> int:
+        return self.form_class.limit
 
     def check(self, *, week: ProviderWeek, file_name: str, data: bytes) -> CheckResult:
         return claim_forms.claim_form_check(
@@ -97,7 +102,7 @@ class UploadView(GeneratedWeekMixin, View):
 
     def post(self, request: HttpRequest, week: dt.date) -> HttpResponse:
         provider_week = self.generated_week()
-        form = self.form_class(request.POST, request.FILES)
+        form = self.form_class(request.POST, request.FILES, too_big=self.upload_limit.exceeded)
         if form.is_valid():
             uploaded = form.cleaned_data["file"]
             try:

@@ -18,11 +18,13 @@ from actuals.forms_council import (
     BulkReviewForm,
     ClosureDayForm,
     DeadlineFilterForm,
+    LineReviewForm,
     RemindersForm,
     ReviewDecisionForm,
 )
 from actuals.models import ActualLine, ClosureDay
 from actuals.rules import rule_by_id
+from disputes.services import DisputeError, dispute_raise_on_held_lines
 from portal import permissions
 from portal.access import PermissionRequiredMixin
 from portal.audit.models import AuditEvent
@@ -39,6 +41,8 @@ HISTORY_LABELS = {
     "actuals.line.accepted": "Accepted by the back office",
     "actuals.line.rejected": "Rejected by the back office",
     "actuals.line.paid": "Paid",
+    "actuals.line.settled": "Settled in a dispute (a new version)",
+    "actuals.line.not_payable": "Not payable (dispute upheld)",
 }
 
 
@@ -46,10 +50,12 @@ def _plural(count: int, word: str, plural: str = "") -> str:
     return f"{count} {word if count == 1 else plural or word + 's'}"
 
 
-def _decide(*, user: Any, decision: str, line_ids: list[int], reason: str) -> int:
+def _decide(*, user: Any, decision: str, versions: dict[int, int], reason: str) -> int:
     if decision == ReviewDecisionForm.APPROVE:
-        return services.lines_approve(user=user, line_ids=line_ids, reason=reason)
-    return services.lines_dispute(user=user, line_ids=line_ids, reason=reason)
+        return services.lines_approve(user=user, versions=versions, reason=reason)
+    # A dispute is a thread with the provider (the disputes app), one for each provider's week.
+    threads = dispute_raise_on_held_lines(user=user, versions=versions, reason=reason)
+    return sum(thread.lines.count() for thread in threads)
 
 
 def _decided_text(decision: str, count: int, who: str = "") -> str:
@@ -79,12 +85,12 @@ class ExceptionReviewView(PermissionRequiredMixin, View):
     def post(self, request: HttpRequest) -> HttpResponse:
         form = BulkReviewForm(request.POST)
         if form.is_valid():
-            decision, line_ids = form.cleaned_data["decision"], form.cleaned_data["lines"]
+            decision, versions = form.cleaned_data["decision"], form.cleaned_data["lines"]
             try:
                 count = _decide(
-                    user=self.user, decision=decision, line_ids=line_ids, reason=form.cleaned_data["reason"]
+                    user=self.user, decision=decision, versions=versions, reason=form.cleaned_data["reason"]
                 )
-            except services.ActualsError as error:
+            except (services.ActualsError, DisputeError) as error:
                 form.add_error(None, str(error))
             else:
                 messages.success(request, _decided_text(decision, count))
@@ -97,7 +103,7 @@ class ExceptionReviewView(PermissionRequiredMixin, View):
         page = paginate(self.request, filterset.qs, per_page=REVIEW_PER_PAGE)
         lines = list(page["page_obj"].object_list)
         exceptions = selectors.exceptions_by_line(lines)
-        selected = set(getattr(form, "cleaned_data", {}).get("lines", []))
+        selected = set(getattr(form, "cleaned_data", {}).get("lines", {}))
         rows = [
             {
                 "line": line,
@@ -137,20 +143,26 @@ class ExceptionLineView(PermissionRequiredMixin, View):
         return line
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
-        return self._render(self.get_line(pk), ReviewDecisionForm())
+        line = self.get_line(pk)
+        return self._render(line, LineReviewForm(initial={"version": line.version}))
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         line = self.get_line(pk)
-        form = ReviewDecisionForm(request.POST)
+        form = LineReviewForm(request.POST)
         if form.is_valid():
             decision = form.cleaned_data["decision"]
             try:
                 _decide(
-                    user=self.user, decision=decision, line_ids=[line.pk], reason=form.cleaned_data["reason"]
+                    user=self.user,
+                    decision=decision,
+                    versions={line.pk: form.cleaned_data["version"]},
+                    reason=form.cleaned_data["reason"],
                 )
-            except services.ActualsError as error:
-                form.add_error(None, str(error))
+            except (services.ActualsError, DisputeError) as error:
                 line = self.get_line(pk)
+                form = LineReviewForm({**request.POST.dict(), "version": line.version})  # as shown now
+                form.is_valid()
+                form.add_error(None, str(error))
             else:
                 who = line.care_package_line.service_user.name
                 messages.success(request, _decided_text(decision, 1, who))
@@ -174,6 +186,7 @@ class ExceptionLineView(PermissionRequiredMixin, View):
                 "history": history,
                 "form": form,
                 "held": line.status == ActualLine.Status.HELD,
+                "threads": list(line.threads.select_related("team")),
             },
         )
 

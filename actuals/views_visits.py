@@ -7,18 +7,16 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from django import forms
-
 from actuals import visits
 from actuals.claim_forms import ApplyResult, CheckResult
-from actuals.forms_uploads import VisitsUploadForm
+from actuals.forms_uploads import FileUploadForm, VisitsUploadForm
 from actuals.models import ActualsUpload, ProviderWeek
 from actuals.views_claim_forms import PreviewView, UploadView
 
 
 class VisitsUploadView(UploadView):
     template_name = "actuals/visits_upload.html"
-    form_class: type[forms.Form] = VisitsUploadForm
+    form_class: type[FileUploadForm] = VisitsUploadForm
     preview_url_name = "visits_preview"
 
     def check(self, *, week: ProviderWeek, file_name: str, data: bytes) -> CheckResult:

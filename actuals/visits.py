@@ -4,9 +4,11 @@ delivered hours on the week's hours-based lines.
 Each visit (client reference, date, start, end, carer) is matched to the provider's actual line for that
 client in the week: the client's one hours-based line, or their home support line when they have several;
 otherwise the visits are ambiguous. A line's delivered hours are the sum of its visits' durations rounded
-to the service's step, half up. A visit that cannot be matched (not one of the provider's clients this
-week, a date outside the week, an end before its start, a time that is not one) is listed with why, never
-dropped. Like claim forms, the file is distrusted (size, encoding, headings, rows), previewed, and applied
+to the service's step, half up. The date is the day the visit started: an end earlier than the start is
+the next day (a visit over midnight), and a visit that starts on the week's Sunday belongs to the week
+even when it ends in the next one. A visit that cannot be matched (not one of the provider's clients this
+week, a start date outside the week, an end the same as its start, a time that is not one) is listed
+with why, never dropped. Like claim forms, the file is distrusted (size, encoding, headings, rows), previewed, and applied
 all-or-nothing.
 """
 
@@ -28,15 +30,13 @@ from actuals.calendar import week_end
 from actuals.claim_forms import (
     ApplyResult,
     CheckResult,
-    PlannedChange,
     UploadRefused,
     _pending_upload,
     _store_upload,
-    lines_bulk_amend,
     values_from_data,
 )
 from actuals.models import ActualLine, ActualsUpload, ProviderWeek
-from actuals.services import ActualsError, LineValues
+from actuals.services import ActualsError, LineValues, PlannedChange, lines_bulk_amend
 from portal import clock
 from portal.audit.services import audit_record
 from portal.money import round_to_step
@@ -97,7 +97,10 @@ def _parse_time(text: str) -> dt.time | None:
 
 
 def _minutes(start: dt.time, end: dt.time) -> Decimal:
+    """How long a visit from `start` to `end` lasted; an end earlier than the start is the next day."""
     seconds = (end.hour - start.hour) * 3600 + (end.minute - start.minute) * 60 + end.second - start.second
+    if seconds < 0:
+        seconds += 24 * 3600
     return Decimal(seconds) / 60
 
 
@@ -278,14 +281,8 @@ class _VisitsReader:
                 self.not_matched(row_number, visit, f"The {label} time “{text}” is not a time: use 09:30")
                 return
         assert start is not None and end is not None
-        if end <= start:
-            self.not_matched(
-                row_number,
-                visit,
-                f"The visit ends at {visit['end']}, before it starts at {visit['start']}"
-                if end < start
-                else f"The visit starts and ends at {visit['start']}",
-            )
+        if end == start:
+            self.not_matched(row_number, visit, f"The visit starts and ends at {visit['start']}")
             return
         if not self.week.week_start <= day <= week_end(self.week.week_start):
             self.not_matched(
@@ -402,7 +399,7 @@ def visits_apply(*, provider: Provider, upload_id: uuid.UUID, by: User) -> Apply
             for change in to_change
         ]
         lines = lines_bulk_amend(
-            week=upload.week, by=by, changes=planned, via="call monitoring visits", upload=upload
+            week=upload.week, by=by, changes=planned, via="call monitoring visits", upload_id=str(upload.pk)
         )
         upload.applied_at, upload.applied_by = clock.now(), by
         upload.save(update_fields=["applied_at", "applied_by"])

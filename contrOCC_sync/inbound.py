@@ -19,14 +19,18 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from actuals.services import actual_line_decision_apply
+from actuals.services import Decision, actual_line_decisions_apply
 from contrOCC_sync.client import BackOfficeClient, BackOfficeError
 from contrOCC_sync.models import ParkedRow, SubmissionEvent, SyncRun, SyncStream
 from contrOCC_sync.notifications import provider_tell
+from disputes.services import adjustment_status_apply
 from portal import clock
 from portal.audit.services import audit_record
 from portal.providers.models import CarePackageLine, Provider, ServiceType, ServiceUser
+from remittances.documents import statements_outdated
 from remittances.models import PaymentSchedule, Remittance, RemittanceLine
+from remittances.notifications import remittance_received
+from remittances.services_invoices import submission_status_apply
 
 logger = logging.getLogger(__name__)
 
@@ -251,7 +255,9 @@ def apply_care_package_line(row: dict[str, Any], lookups: LineLookups | None = N
     return APPLIED
 
 
-def apply_submission_event(row: dict[str, Any]) -> str:
+def apply_submission_event(row: dict[str, Any], decisions: list[Decision] | None = None) -> str:
+    """Keep the event; an actual line's decision is applied at once, or added to `decisions` for the
+    page to apply together."""
     _, created = SubmissionEvent.objects.get_or_create(
         kind=str(row["kind"]),
         ref=str(row.get("ref") or ""),
@@ -266,11 +272,29 @@ def apply_submission_event(row: dict[str, Any]) -> str:
         },
     )
     if created and row["kind"] == "actual_line":
-        actual_line_decision_apply(
+        decision = Decision(
             portal_line_id=str(row.get("portal_line_id") or ""),
             version=int(row.get("version") or 0),
             status=str(row["status"]),
             reason=str(row.get("reason") or ""),
+        )
+        if decisions is None:
+            actual_line_decisions_apply([decision])
+        else:
+            decisions.append(decision)
+    elif created and row["kind"] == "adjustment":
+        adjustment_status_apply(
+            portal_ref=str(row.get("portal_ref") or ""),
+            status=str(row["status"]),
+            reason=str(row.get("reason") or ""),
+        )
+    elif created and row["kind"] in ("invoice", "expense_claim"):
+        submission_status_apply(
+            kind=str(row["kind"]),
+            portal_ref=str(row.get("portal_ref") or ""),
+            status=str(row["status"]),
+            reason=str(row.get("reason") or ""),
+            ref=str(row.get("ref") or ""),
         )
     return APPLIED if created else UNCHANGED
 
@@ -309,6 +333,8 @@ def apply_remittance(row: dict[str, Any]) -> str:
     )
     if sum((line.amount for line in remittance.lines.all()), Decimal("0")) != remittance.total:
         raise Skip(f"remittance {remittance.ref}: its lines do not add up to its total {remittance.total}")
+    remittance_received(remittance=remittance)  # a new remittance: email the provider (with this savepoint)
+    statements_outdated(provider=provider, paid_on=remittance.paid_on)  # its year's statement is made again
     return APPLIED
 
 
@@ -355,6 +381,7 @@ def _apply_row(
     run: SyncRun,
     parked: ParkedRow | None = None,
     lookups: LineLookups | None = None,
+    decisions: list[Decision] | None = None,
 ) -> None:
     """Apply one row in a savepoint; park or skip it on failure. `parked` when retrying a parked row."""
     now = clock.now()
@@ -367,6 +394,8 @@ def _apply_row(
                 raise Skip("the row is not a JSON object")
             if lookups is not None:
                 outcome = apply_care_package_line(row, lookups)
+            elif decisions is not None:
+                outcome = apply_submission_event(row, decisions)
             else:
                 outcome = APPLIERS[stream.name](row)
     except Park as reason:
@@ -392,6 +421,14 @@ def _apply_row(
 
 
 def _apply_page(stream: SyncStream, rows: list[Any], run: SyncRun) -> None:
+    if stream.name == SyncStream.Name.SUBMISSION_EVENTS:
+        # The lines' decisions together, once their events are kept: a page of 4,000 decisions applied one
+        # by one held the worker for seconds at the Tuesday peak (docs/benchmarks.md, the load test).
+        decisions: list[Decision] = []
+        for row in rows:
+            _apply_row(stream, row, run, decisions=decisions)
+        actual_line_decisions_apply(decisions)
+        return
     if stream.name != SyncStream.Name.CARE_PACKAGE_LINES:
         for row in rows:
             _apply_row(stream, row, run)

@@ -1,17 +1,17 @@
 """Telling providers what changed in the back office where it matters to them: a line ended or changed
 (rate, planned quantity, status), a person they care for died. An email to the provider's address and its
-administrators, sent after the change commits. (Notices on the home page arrive with issue #7.)"""
+administrators, queued with the change and sent by a worker once it commits. (Notices on the home page
+arrive with issue #7.)"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mail
-from django.db import transaction
 from django.template.loader import render_to_string
 
 from portal.accounts.models import Membership
+from portal.mail.services import email_queue
 from portal.providers.models import Provider
 
 
@@ -32,4 +32,4 @@ def provider_tell(*, provider: Provider, template: str, context: dict[str, Any])
     }
     subject = render_to_string(f"emails/providers/{template}_subject.txt", context).strip()
     body = render_to_string(f"emails/providers/{template}.txt", context)
-    transaction.on_commit(lambda: send_mail(subject, body, None, recipients))
+    email_queue(subject=subject, body=body, to=recipients)

@@ -88,6 +88,15 @@ def outbox_message_deliver(*, message_id: int, client: BackOfficeClient | None =
                 },
             )
             logger.warning("outbox message %s refused: %s", message.pk, refusal)
+            if message.kind == OutboxMessage.Kind.ACTUALS_SUBMISSION:
+                # Imported here: the actuals app sends through this outbox (it imports this module).
+                from actuals.services import actual_lines_refused
+
+                actual_lines_refused(body=message.body, reason=refusal.message)
+            elif message.kind in (OutboxMessage.Kind.INVOICE, OutboxMessage.Kind.EXPENSE_CLAIM):
+                from remittances.services_invoices import submission_refused  # it imports this module
+
+                submission_refused(kind=message.kind, body=message.body, reason=refusal.message)
             return message.state
         except BackOfficeUnavailable as error:
             message.last_error = str(error)[:2000]

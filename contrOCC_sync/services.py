@@ -7,12 +7,12 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import mail_admins
 from django.db import transaction
 
 from contrOCC_sync.client import BackOfficeClient, BackOfficeError
 from contrOCC_sync.models import Heartbeat, SyncStream
 from portal import clock
+from portal.mail.services import email_queue
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +52,8 @@ def link_retry(*, by: Any) -> int:
 
 
 def stream_failure_alert(*, stream: SyncStream) -> bool:
-    """Email the portal team the first time a stream fails, not every minute it goes on failing."""
+    """Email the portal team (ADMINS) the first time a stream fails, not every minute it goes on failing:
+    the email is queued with the stream's `alerted_at`, so the one alert is never lost."""
     with transaction.atomic():
         locked = SyncStream.objects.select_for_update().get(pk=stream.pk)
         if locked.alerted_at is not None or locked.failing_since is None:
@@ -60,11 +61,17 @@ def stream_failure_alert(*, stream: SyncStream) -> bool:
         locked.alerted_at = clock.now()
         locked.save(update_fields=["alerted_at"])
         name, since, error = locked.get_name_display(), locked.failing_since, locked.last_error
-    mail_admins(
-        f"Back-office sync failing: {name}",
-        f"The {name} stream has failed since {since:%Y-%m-%d %H:%M} UTC.\n\nLast error: {error}\n\n"
-        "The portal keeps retrying. See the back-office link page for its state; you will not be emailed "
-        "again until it has recovered and failed anew.",
-    )
+        body = (
+            f"The {name} stream has failed since {since:%Y-%m-%d %H:%M} UTC.\n\nLast error: {error}\n\n"
+            "The portal keeps retrying. See the back-office link page for its state; you will not be emailed "
+            "again until it has recovered and failed anew."
+        )
+        admins = [address for _, address in settings.ADMINS]
+        if admins:  # as mail_admins did: the subject prefixed, to every address in ADMINS
+            email_queue(
+                subject=f"{settings.EMAIL_SUBJECT_PREFIX}Back-office sync failing: {name}",
+                body=body,
+                to=admins,
+            )
     logger.error("sync stream %s failing since %s: %s", stream.name, since, error)
     return True

@@ -18,6 +18,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal.accounts.models import Membership, User
 from portal.audit.models import AuditEvent
+from portal.mail.models import QueuedEmail
 from portal.providers.models import CarePackageLine, Provider, ServiceType, ServiceUser
 
 admin.site.site_header = "Provider portal administration"
@@ -71,6 +72,29 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ["at", "action", "actor", "object_repr"]
     list_filter = ["action"]
     list_select_related = ["actor"]
+
+
+@admin.register(QueuedEmail)
+class QueuedEmailAdmin(ReadOnlyAdmin):
+    """Outgoing email: what is still waiting (and why), what was sent and when. Not the body: a waiting
+    invitation's carries its token."""
+
+    list_display = ["created_at", "subject", "recipient_list", "state", "attempts", "sent_at", "last_error"]
+    list_filter = [("sent_at", admin.EmptyFieldListFilter), ("refused_at", admin.EmptyFieldListFilter)]
+    search_fields = ["subject", "recipients"]
+    date_hierarchy = "created_at"
+    fields = [
+        "subject", "recipients", "created_at", "attempts", "last_attempt_at", "next_attempt_at", "last_error",
+        "sent_at", "refused_at",
+    ]  # fmt: skip
+
+    @admin.display(description="To")
+    def recipient_list(self, obj: QueuedEmail) -> str:
+        return ", ".join(obj.recipients)
+
+    @admin.display(description="State")
+    def state(self, obj: QueuedEmail) -> str:
+        return obj.get_state_display()
 
 
 class MembershipInline(admin.TabularInline):

@@ -7,6 +7,7 @@ secrets and turns on every transport-security setting `manage.py check --deploy`
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -73,6 +74,16 @@ COUNCIL_NAME = env("COUNCIL_NAME", "Wyvern County Council")
 # Where users reach the portal: the links in emails start with it.
 PORTAL_BASE_URL = env("PORTAL_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 SERVICE_NAME = "Provider portal"
+# The first week providers claim through the portal (a Monday): weeks before it were claimed the old way
+# and cannot be generated or confirmed here.
+ACTUALS_FROM = dt.date.fromisoformat(env("ACTUALS_FROM", "2025-04-07"))
+# 4-weekly charging periods are blocks of four weeks counted from this Monday (the first week of the
+# council's financial year; DOMAIN.md). A system check refuses a day that is not a Monday.
+CHARGING_PERIODS_FROM = dt.date.fromisoformat(env("CHARGING_PERIODS_FROM", "2026-04-06"))
+# A report file made in the background can be downloaded for this many hours; then it is removed.
+REPORT_FILES_HOURS = int(env("REPORT_FILES_HOURS", "24"))
+# A resolved dispute or query can be reopened for this many days; then it closes.
+DISPUTE_REOPEN_DAYS = int(env("DISPUTE_REOPEN_DAYS", "14"))
 PORTAL_SUPPORT_EMAIL = env("PORTAL_SUPPORT_EMAIL", "provider.portal@wyvern.example.gov.uk")
 
 INSTALLED_APPS = [
@@ -93,9 +104,12 @@ INSTALLED_APPS = [
     "portal.accounts",
     "portal.providers",
     "portal.audit",
+    "portal.mail",
+    "portal.content",
     "actuals",
     "disputes",
     "remittances",
+    "reports",
     "contrOCC_sync.apps.ControccSyncConfig",
 ]
 
@@ -141,6 +155,15 @@ if PORTAL_ENV == "test":
     TEMPLATES[0]["OPTIONS"]["string_if_invalid"] = "!!MISSING {%s}!!"  # type: ignore[index]
 
 FORM_RENDERER = "portal.forms.GovukFormRenderer"
+
+# Request bodies ---------------------------------------------------------------------------------
+# The fields of a form, files apart: the biggest the portal posts (a page of review decisions, a
+# 2,000-character comment) is a few kilobytes.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+# Files are limited by the views that take them, as they arrive (portal/uploads.py: 5 MB for a claim
+# form or a file of visits). Bodies up to this stay in memory: the checks read an accepted upload whole
+# anyway, so it never touches disk; a bigger body (a future, larger limit) spools to a temporary file.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
 
 # Database ---------------------------------------------------------------------------------------
 if env("DATABASE_URL"):
@@ -216,9 +239,15 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
 ]
+# Argon2id first (portal/accounts/hashers.py says why); PBKDF2 so passwords stored before still check.
+PASSWORD_HASHERS = [
+    "portal.accounts.hashers.Argon2idPasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
 if PORTAL_ENV == "test":
-    # Hashing is not what the suite tests; a fast hasher keeps sign-in fixtures quick.
-    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Hashing is not what the suite tests (but tests/accounts/test_hashers.py); a fast hasher keeps
+    # sign-in fixtures quick.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
 
 # Sessions: 30 minutes idle (every request saves the session, so activity extends it; the page warns
 # before it ends), 12 hours at most from sign-in (portal.accounts.middleware).
@@ -254,6 +283,7 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = not PRODUCTION
 
 # Email: SMTP in production; files every process writes to elsewhere, so tests read what workers sent.
+# Only workers send (portal.mail: queued in the change's transaction, sent after it commits).
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", f"{SERVICE_NAME} <no-reply@wyvern.example.gov.uk>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 if env("EMAIL_HOST"):
@@ -321,6 +351,20 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "backoffice-heartbeat": {"task": "contrOCC_sync.tasks.heartbeat_record", "schedule": 30.0},
     "backoffice-pull": {"task": "contrOCC_sync.tasks.sync_pull_all", "schedule": 60.0},
     "backoffice-outbox-sweep": {"task": "contrOCC_sync.tasks.outbox_sweep", "schedule": 60.0},
+    "mail-sweep": {"task": "portal.mail.tasks.email_sweep", "schedule": 60.0},
+    # Documents made by workers (remittances/documents.py): expired files removed, lost requests re-driven;
+    # foster carers' annual statements once the financial year has closed (and March's last run is in).
+    "documents-sweep": {"task": "remittances.tasks.documents_sweep", "schedule": 300.0},
+    "annual-statements": {
+        "task": "remittances.tasks.annual_statements_for_closed_year",
+        "schedule": crontab(minute=0, hour=4, day_of_month=2, month_of_year=4),
+    },
+    # Report files made by workers (reports/services.py): expired files removed, lost requests re-driven.
+    "reports-sweep": {"task": "reports.tasks.reports_sweep", "schedule": 300.0},
+    "threads-close": {
+        "task": "disputes.tasks.threads_close_resolved",
+        "schedule": crontab(hour=1, minute=30),
+    },
     # The weekly cycle (docs/architecture.md, "The weekly schedule"); crontab runs in CELERY_TIMEZONE.
     "actuals-generate": {
         "task": "actuals.tasks.actuals_generate_all",
@@ -387,7 +431,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # WeasyPrint reports every page it lays out here: the document worker reads it for its progress
+        # (remittances/documents.py), the console need not.
+        "weasyprint.progress": {"level": "INFO", "handlers": [], "propagate": False},
+    },
 }
 
 ADMINS = [("Portal team", PORTAL_SUPPORT_EMAIL)]

@@ -105,7 +105,15 @@ urlpatterns = [
         name="provider_user_remove",
     ),
     path("council/", include("actuals.urls_council")),
+    path("council/", include("disputes.urls_council")),
+    path("messages/", include("disputes.urls")),
+    path("", include("remittances.urls_invoices")),
+    path("council/", include("remittances.urls_invoices_council")),
+    path("", include("remittances.urls_advice")),  # remittance advice, statements, documents
+    path("", include("reports.urls")),  # the provider's reports and their files
+    path("council/", include("reports.urls_council")),  # the council's reports and their files
     path("council/back-office/", link_views.LinkView.as_view(), name="council_backoffice"),
     path("council/back-office/retry/", link_views.LinkRetryView.as_view(), name="council_backoffice_retry"),
+    path("", include("portal.content.urls")),
     path("django-admin/", admin.site.urls),
 ]

@@ -15,31 +15,49 @@ from django.views.generic import TemplateView
 from kombu import Connection
 
 from actuals import calendar
-from actuals.selectors import checklist, open_earlier_weeks, time_left, week_summary
+from actuals.selectors import (
+    checklist,
+    open_earlier_weeks,
+    time_left,
+    week_summary,
+    weeks_with_care_on_actuals,
+)
 from contrOCC_sync.services import backoffice_up
 from portal import permissions
 from portal.access import portal_request
+from portal.content.selectors import notices_unread
+from reports.dashboards import finance_dashboard, provider_dashboard
 
 logger = logging.getLogger(__name__)
 
 
 class HomeView(TemplateView):
     """Where everyone lands after signing in; what it offers follows the user's permissions. A provider
-    user's home page is the checklist for the week due, and the earlier weeks still open."""
+    user's home page is the checklist for the week due, and the earlier weeks still open; a provider with
+    nothing to record that week (its care all paid on invoice, a fostering agency's) is told so instead.
+    Above it, a banner for each notice of change from the council that this user has not dismissed; below
+    it, a small panel of what the provider was paid. Council staff get their dashboard (reports app)."""
 
     template_name = "portal/home.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         request = portal_request(self.request)
+        if request.provider is not None and permissions.READ_NOTICES in request.portal_perms:
+            context["notices"] = notices_unread(provider=request.provider, user=request.user)
         if request.provider is not None and permissions.VIEW_OWN_ACTUALS in request.portal_perms:
-            due = week_summary(provider=request.provider, week_start=calendar.week_due())
+            provider, closed = request.provider, calendar.closure_days()
+            due = week_summary(provider=provider, week_start=calendar.week_due(closed=closed), closed=closed)
             context.update(
                 due=due,
-                checklist=checklist(due),
-                time_left=time_left(due.deadline),
-                open_weeks=open_earlier_weeks(provider=request.provider, before=due.week_start),
+                open_weeks=open_earlier_weeks(provider=provider, before=due.week_start, closed=closed),
             )
+            if due.lines or weeks_with_care_on_actuals(provider=provider, week_starts=[due.week_start]):
+                context.update(checklist=checklist(due), time_left=time_left(due.deadline))
+        if request.provider is not None and permissions.VIEW_OWN_REPORTS in request.portal_perms:
+            context["paid_panel"] = provider_dashboard(provider=request.provider)
+        if request.provider is None and request.user.is_council_staff:
+            context["dashboard"] = finance_dashboard(user=request.user, granted=request.portal_perms)
         return context
 
 

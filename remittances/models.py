@@ -6,15 +6,24 @@ PDFs and downloads on them.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db import models
 from django.db.models import Q
 
 from portal.providers.models import Provider
 
+if TYPE_CHECKING:
+    from portal.accounts.models import User
+
 
 class RemittanceQuerySet(models.QuerySet["Remittance"]):
     def for_provider(self, provider: Provider) -> RemittanceQuerySet:
         return self.filter(provider=provider)
+
+    def for_staff(self, user: User) -> RemittanceQuerySet:
+        """Every provider's, for council staff; nothing for anyone else."""
+        return self.all() if user.is_council_staff else self.none()
 
 
 class Remittance(models.Model):
@@ -84,3 +93,7 @@ class PaymentSchedule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider.ref}: {self.total} on {self.next_run_on}"
+
+
+from remittances.models_documents import *  # noqa: E402, F403  (documents made by a worker, issue #8)
+from remittances.models_invoices import *  # noqa: E402, F403  (invoices and expense claims, issue #8)

@@ -35,6 +35,18 @@ def _mail_to_files(settings, tmp_path):
     settings.EMAIL_FILE_PATH = str(tmp_path / "mail")
 
 
+@pytest.fixture(autouse=True)
+def email_tasks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The emails whose send task this process has queued (on commit, or by the sweep), in order, kept
+    here instead of reaching a broker no worker reads: `mailbox` runs them. Tests with real workers
+    publish them instead (tests/workers.py, `publishing_to`)."""
+    from portal.mail.tasks import email_send
+
+    queued: list[int] = []
+    monkeypatch.setattr(email_send, "delay", queued.append)
+    return queued
+
+
 def read_mailbox(folder: str | Path) -> list[EmailMessage]:
     messages = []
     for file in sorted(Path(folder).glob("*.log"), key=lambda f: (f.stat().st_mtime_ns, f.name)):
@@ -45,9 +57,18 @@ def read_mailbox(folder: str | Path) -> list[EmailMessage]:
 
 
 @pytest.fixture
-def mailbox(settings) -> Callable[[], list[EmailMessage]]:
-    """A reader of the email sent so far in this test, from the files every process writes."""
-    return lambda: read_mailbox(settings.EMAIL_FILE_PATH)
+def mailbox(settings, email_tasks: list[int]) -> Callable[[], list[EmailMessage]]:
+    """A reader of the email sent so far in this test, from the files every process writes. No worker runs
+    here, so it first runs the send task of each email queued since (the worker's own code, in this
+    process): an email whose transaction has not committed, or rolled back, is never read."""
+    from portal.mail.tasks import email_send
+
+    def read() -> list[EmailMessage]:
+        while email_tasks:
+            email_send(email_tasks.pop(0))
+        return read_mailbox(settings.EMAIL_FILE_PATH)
+
+    return read
 
 
 def email_body(message: EmailMessage) -> str:

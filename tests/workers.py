@@ -140,11 +140,15 @@ def point_celery_at(url: str) -> None:
 def publishing_to(redis: Redis, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """While inside, the test process's `.delay()` calls go to `redis` (never the machine's Redis);
     afterwards the environment and the Celery app are as they were."""
+    from portal.mail.tasks import email_send
+
     previous = celery_app.conf.broker_url
     try:
         with monkeypatch.context() as env:
             env.setenv("CELERY_BROKER_URL", redis.url(0))
             env.delenv("CELERY_BROKER_WRITE_URL", raising=False)
+            # tests/conftest.py keeps emails' send tasks in this process for `mailbox`; here workers send.
+            env.setattr(email_send, "delay", lambda *args, **kwargs: email_send.apply_async(args, kwargs))
             point_celery_at(redis.url(0))
             with celery_app.connection_for_write() as broker:
                 assert f":{redis.port}/" in broker.as_uri(), broker.as_uri()

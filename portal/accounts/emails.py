@@ -1,13 +1,14 @@
-"""Account emails: plain text from templates/emails/accounts/<kind>.txt, sent after the change commits."""
+"""Account emails: plain text from templates/emails/accounts/<kind>.txt, queued in the change's transaction
+and sent by a worker once it commits (portal.mail)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.core.mail import send_mail
-from django.db import transaction
 from django.template.loader import render_to_string
+
+from portal.mail.services import email_queue
 
 if TYPE_CHECKING:
     from portal.accounts.models import User
@@ -24,4 +25,4 @@ def send_account_email(kind: str, *, to: User, context: dict[str, Any]) -> None:
     }
     subject = render_to_string(f"emails/accounts/{kind}_subject.txt", context).strip()
     body = render_to_string(f"emails/accounts/{kind}.txt", context)
-    transaction.on_commit(lambda: send_mail(subject, body, None, [to.email]))
+    email_queue(subject=subject, body=body, to=[to.email])

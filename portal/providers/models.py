@@ -59,6 +59,20 @@ class ServiceUser(models.Model):
     name = models.CharField(max_length=200)
     date_of_birth = models.DateField(null=True, blank=True)
     deceased_on = models.DateField("date of death", null=True, blank=True)
+    death_reported_on = models.DateField(
+        "date of death reported by a provider",
+        null=True,
+        blank=True,
+        help_text="From a provider's query, until the back office records the death (`deceased_on`).",
+    )
+    death_reported_by = models.ForeignKey(
+        "Provider",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The provider that reported it: until the council confirms, it flags only their lines.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = ServiceUserQuerySet.as_manager()

@@ -351,4 +351,21 @@ def _create_demo_logins(
             label = str(Membership.Role(memberships[email][0][1]).label)
         acting_for = tuple(f"{providers[i].name} (PRV{i + 1:05d})" for i, _ in memberships.get(email, []))
         logins.append(DemoLogin(email=email, role=label, providers=acting_for))
+    _demo_teams()
     return logins
+
+
+DEMO_TEAMS = {
+    "finance@demo.example.org": ["payments", "brokerage", "childrens_finance"],
+    "admin@demo.example.org": ["portal_support"],
+}
+
+
+def _demo_teams() -> None:
+    """The demo's council staff in the teams that answer queries (disputes.models.Team)."""
+    from disputes.models import Team  # the seed sets up the disputes app's teams too
+
+    for email, codes in DEMO_TEAMS.items():
+        user = User.objects.get(email=email)
+        for team in Team.objects.filter(code__in=codes):
+            team.members.add(user)

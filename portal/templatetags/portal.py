@@ -10,6 +10,7 @@ from django.forms import BoundField
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from portal import permissions
 from portal.clock import LONDON
 from portal.formatting import money, quantity
 from portal.forms import GovukDateWidget
@@ -194,11 +195,22 @@ def week_label(value: dt.date) -> str:
     return label(value)
 
 
-@register.simple_tag
+@register.simple_tag(takes_context=True)
 def actual_line_row(
-    line: Any, exceptions: Any, *, can_record: bool, week_url: str, focus: bool = False
+    context: template.Context,
+    line: Any,
+    exceptions: Any,
+    *,
+    can_record: bool,
+    week_url: str,
+    focus: bool = False,
 ) -> SafeString:
-    """One row of a week's actual lines (actuals/rendering.py says why it is built in Python)."""
+    """One row of a week's actual lines (actuals/rendering.py says why it is built in Python). A draft's
+    Change and Give a reason links need `can_record`; a confirmed line's Correct link needs
+    CONFIRM_ACTUALS, as CorrectView does, asked of the page's `portal_perms`."""
     from actuals.rendering import actual_line_row as row
 
-    return row(line, exceptions, can_record=can_record, week_url=week_url, focus=focus)
+    can_correct = permissions.CONFIRM_ACTUALS in (context.get("portal_perms") or frozenset())
+    return row(
+        line, exceptions, can_record=can_record, can_correct=can_correct, week_url=week_url, focus=focus
+    )

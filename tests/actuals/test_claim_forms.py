@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import zipfile
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -14,6 +15,7 @@ from typing import Any
 import openpyxl
 import pytest
 import time_machine
+from django.core.files import uploadhandler
 from django.test import Client
 from django.urls import reverse
 
@@ -22,8 +24,9 @@ from actuals.models import ActualLine, ActualsUpload, LineException
 from actuals.services import actuals_generate
 from portal.audit.models import AuditEvent
 from portal.providers.models import CarePackageLine
+from portal.uploads import UploadLimitHandler
 from tests.actuals.conftest import DAY_CARE, amend, confirm, service_type
-from tests.conftest import Council
+from tests.conftest import Council, client_for
 from tests.factories import CarePackageLineFactory
 
 pytestmark = pytest.mark.django_db
@@ -138,6 +141,44 @@ def nothing_written(council: Council) -> Callable[[], None]:
 
     check.start = start  # type: ignore[attr-defined]
     return check
+
+
+@pytest.fixture
+def stored(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """What became of an upload: stopped by the upload limit, made a file (in memory or on disk), written
+    to a temporary file, checked by the service."""
+    counts = {"stopped": 0, "files": 0, "on_disk": 0, "checked": 0}
+    stop = UploadLimitHandler._stop
+
+    def stopped(self: UploadLimitHandler) -> None:
+        counts["stopped"] += 1
+        stop(self)
+
+    monkeypatch.setattr(UploadLimitHandler, "_stop", stopped)
+    for handler in (uploadhandler.MemoryFileUploadHandler, uploadhandler.TemporaryFileUploadHandler):
+        complete = handler.file_complete
+
+        def file_complete(self: Any, file_size: int, complete: Any = complete) -> Any:
+            made = complete(self, file_size)
+            counts["files"] += made is not None
+            return made
+
+        monkeypatch.setattr(handler, "file_complete", file_complete)
+    temporary = uploadhandler.TemporaryUploadedFile
+
+    def on_disk(*args: Any, **kwargs: Any) -> Any:
+        counts["on_disk"] += 1
+        return temporary(*args, **kwargs)
+
+    monkeypatch.setattr(uploadhandler, "TemporaryUploadedFile", on_disk)
+    check = claim_forms.claim_form_check
+
+    def checked(**kwargs: Any) -> Any:
+        counts["checked"] += 1
+        return check(**kwargs)
+
+    monkeypatch.setattr(claim_forms, "claim_form_check", checked)
+    return counts
 
 
 def refused(response: Any) -> str:
@@ -630,6 +671,51 @@ def test_an_oversized_file_is_refused_unread(
     nothing_written()
     with pytest.raises(claim_forms.UploadRefused, match=r"it must be smaller than 5\.0 MB"):
         claim_forms.xlsx_container_check(b"PK\x03\x04" + b"\0" * claim_forms.MAX_UPLOAD_BYTES)
+
+
+@pytest.mark.parametrize(
+    "size",
+    [claim_forms.MAX_UPLOAD_BYTES + 1, 3 * claim_forms.MAX_UPLOAD_BYTES],
+    ids=["just over: counted as it arrives", "far over: its declared length"],
+)
+def test_an_oversized_file_is_refused_as_it_arrives(
+    provider_a_client: Client,
+    council: Council,
+    lines: list[ActualLine],
+    nothing_written: Any,
+    stored: dict[str, int],
+    size: int,
+) -> None:
+    nothing_written.start()
+    page = refused(upload(provider_a_client, b"\0" * size))
+    assert "The claim form must be smaller than 5 MB" in page
+    assert 'class="govuk-file-upload govuk-file-upload--error"' in page
+    assert stored == {"stopped": 1, "files": 0, "on_disk": 0, "checked": 0}
+    nothing_written()
+    assert not ActualsUpload.objects.exists()
+
+
+def test_the_upload_checks_csrf_itself(
+    council: Council, lines: list[ActualLine], stored: dict[str, int]
+) -> None:
+    """The view is exempt from the CSRF middleware only so that the limit is in place before the body is
+    read (portal/uploads.py); it checks the token itself, which comes before the file."""
+    client = client_for(council.users["provider_a"])
+    client.handler.enforce_csrf_checks = True
+    page = client.get(url("claim_form_upload")).content.decode()
+    assert page.index('name="csrfmiddlewaretoken"') < page.index('type="file"')
+    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    assert match is not None
+    too_big = 2 * claim_forms.MAX_UPLOAD_BYTES
+
+    no_token = client.post(url("claim_form_upload"), {"file": _file(b"\0" * too_big, "claim-form.xlsx")})
+    assert no_token.status_code == 403
+    with_token = client.post(
+        url("claim_form_upload"),
+        {"csrfmiddlewaretoken": match[1], "file": _file(b"\0" * too_big, "claim-form.xlsx")},
+    )
+    assert "The claim form must be smaller than 5 MB" in refused(with_token)
+    assert stored["files"] == 0 and stored["checked"] == 0
 
 
 def test_no_file_chosen(provider_a_client: Client, council: Council, lines: list[ActualLine]) -> None:

@@ -204,7 +204,7 @@ def test_clean_lines_are_sent_and_acknowledged_ones_held(council: Council, week:
 
     result = confirm(council.provider_a, user)
 
-    assert (result.sent, result.held, result.total) == (1, 1, D("154.00") + held.amount)
+    assert (result.sent, result.held, result.total, result.held_total) == (1, 1, D("154.00"), held.amount)
     clean, held = actual_of(clean_cpl), actual_of(council.line_a)
     assert (clean.status, clean.sent_at, clean.confirmed_at) == (Status.SENT, MONDAY_AFTER, MONDAY_AFTER)
     assert (held.status, held.sent_at, held.confirmed_at) == (Status.HELD, None, MONDAY_AFTER)
@@ -251,8 +251,10 @@ def test_the_confirmation_records_who_and_when_and_is_audited(council: Council, 
         "sent": 1,
         "held": 0,
         "total": "245.70",
+        "held_total": "0.00",
         "late": False,
         "nil_return": False,
+        "supplementary": False,
     }
 
 
@@ -357,6 +359,10 @@ def test_a_nil_return_sets_every_line_to_nothing_and_confirms(council: Council, 
     assert (result.sent, result.held, result.total) == (2, 0, D("165.00"))
     assert sorted(sent_versions()) == sorted([(home.pk, 1), (day.pk, 1)])
     assert AuditEvent.objects.get(action="actuals.week.confirmed").data["nil_return"] is True
+    amended = {e.object_id: e for e in AuditEvent.objects.filter(action="actuals.line.amended", actor=user)}
+    assert set(amended) == {str(home.pk), str(day.pk)}  # each line's own history says what the return did
+    assert amended[str(day.pk)].data["before"]["delivered"] == "3.00"
+    assert amended[str(day.pk)].data["after"]["comment"] == NIL_RETURN_COMMENT
 
 
 def test_a_nil_return_generates_the_week_first(council: Council, week: dt.date) -> None:
@@ -487,7 +493,9 @@ def test_a_disputed_line_is_answered_in_its_dispute(council: Council, week: dt.d
     user = council.users["provider_a"]
     acknowledge_all(frustrated_most_of_the_week(council), user)
     confirm(council.provider_a, user)
-    lines_dispute(user=council.users["finance"], line_ids=[actual_of(council.line_a).pk], reason="Evidence?")
+    lines_dispute(
+        user=council.users["finance"], versions={actual_of(council.line_a).pk: 1}, reason="Evidence?"
+    )
     with pytest.raises(ActualsError, match="in dispute"):
         correct(actual_of(council.line_a), user, delivered="5", comment="x")
 
@@ -606,5 +614,6 @@ def test_applying_a_decision_locks_only_the_line(council: Council, confirmed_lin
             portal_line_id=str(confirmed_line.pk), version=1, status="accepted", reason=""
         )
 
-    clauses = _lock_clauses(queries)
-    assert clauses == [' FOR UPDATE OF "actuals_actualline"'], clauses
+    clauses = _lock_clauses(queries)  # the line, then the version decided on (a table of its own)
+    assert clauses == [' FOR UPDATE OF "actuals_actualline"', " FOR UPDATE"], clauses
+    assert "actuals_sentversion" in next(q["sql"] for q in queries if q["sql"].endswith(" FOR UPDATE"))

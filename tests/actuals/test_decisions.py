@@ -68,7 +68,11 @@ def test_a_rejection_comes_back_with_its_reason(sent: ActualLine) -> None:
     reason = "The back office computes 262.50, not 245.70 (rate 25.00 per hour)."
     line = apply(sent, "rejected", reason=reason, reason_code="amount_mismatch")
     assert (line.status, line.backoffice_reason) == (Status.REJECTED, reason)
-    assert AuditEvent.objects.get(action="actuals.line.rejected").data == {"version": 1, "reason": reason}
+    assert AuditEvent.objects.get(action="actuals.line.rejected").data == {
+        "version": 1,
+        "reason": reason,
+        "current": True,
+    }
 
 
 def test_a_corrected_rejection_accepted_clears_the_reason(council: Council, sent: ActualLine) -> None:
@@ -95,6 +99,50 @@ def test_decisions_on_an_older_version_change_nothing(council: Council, sent: Ac
         assert (line.version, line.status, line.backoffice_reason) == (2, Status.SENT, "")
     assert apply(corrected, "accepted", version=2).status == Status.ACCEPTED
     assert SubmissionEvent.objects.filter(portal_line_id=str(sent.pk)).count() == 5
+
+
+def test_each_version_keeps_its_own_decision(council: Council, sent: ActualLine) -> None:
+    """The back office paid version 1 in a run before version 2 arrived: the payment is kept on version
+    1 (the next run pays the difference), while the line follows version 2."""
+    values = dataclasses.replace(LineValues.of(sent), delivered=D("9"), comment="Friday cancelled")
+    corrected = actual_line_correct(
+        provider=council.provider_a, line_id=sent.pk, by=council.users["provider_a"], values=values,
+        reason="Friday cancelled", revision=sent.revision,
+    )  # fmt: skip
+    apply(corrected, "accepted", version=1)
+    apply(corrected, "paid", version=1)
+    line = apply(corrected, "accepted", version=2)
+
+    versions = {v.version: v for v in line.sent_versions.all()}
+    assert (versions[1].status, versions[1].amount) == ("paid", sent.amount)
+    assert (versions[2].status, versions[2].amount) == ("accepted", corrected.amount)
+    assert D(versions[2].payload["delivered"]) == D("9") and versions[2].why == "correction (version 2)"
+    assert (line.status, line.version) == (Status.ACCEPTED, 2)
+    paid = AuditEvent.objects.get(action="actuals.line.paid")
+    assert paid.data == {"version": 1, "reason": "", "current": False}
+    # a paid version is final: a later word on it changes nothing
+    apply(corrected, "rejected", version=1, reason="late", ref="ACL-late")
+    assert line.sent_versions.get(version=1).status == "paid"
+
+
+def test_a_page_of_decisions_is_applied_together_in_order(council: Council, sent: ActualLine) -> None:
+    """The sync applies a page's decisions in one go, in the order the back office made them (accepted,
+    then paid, of one line on one page)."""
+    from contrOCC_sync.inbound import _apply_page
+    from contrOCC_sync.models import SyncRun, SyncStream
+
+    stream, _ = SyncStream.objects.get_or_create(name=SyncStream.Name.SUBMISSION_EVENTS)
+    run = SyncRun.objects.create(stream=stream, started_at=sent.sent_at)
+    rows = [event(sent, "accepted"), event(sent, "paid"), {"kind": "actual_line"}]
+    _apply_page(stream, rows, run)
+    line = ActualLine.objects.get(pk=sent.pk)
+    assert line.status == Status.PAID
+    assert (run.applied, run.skipped) == (2, 1)
+    assert list(
+        AuditEvent.objects.filter(object_id=str(sent.pk), action__startswith="actuals.line.")
+        .order_by("pk")
+        .values_list("action", flat=True)
+    )[-2:] == ["actuals.line.accepted", "actuals.line.paid"]
 
 
 def test_a_repeated_event_is_a_no_op(sent: ActualLine) -> None:

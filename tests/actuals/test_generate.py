@@ -184,7 +184,7 @@ def test_the_generation_is_audited(council: Council, week: dt.date) -> None:
     provider_week = generate(council.provider_a, by=user)
     event = AuditEvent.objects.get(action="actuals.week.generated")
     assert (event.actor, event.provider, event.object_id) == (user, council.provider_a, str(provider_week.pk))
-    assert event.data == {"created": 1, "refreshed": 0, "kept": 0}
+    assert event.data == {"created": 1, "refreshed": 0, "removed": 0, "kept": 0, "supplementary": False}
 
 
 def test_exceptions_are_stored_with_the_lines(council: Council, week: dt.date) -> None:
@@ -223,12 +223,71 @@ def test_a_week_starts_on_a_monday(council: Council, week: dt.date) -> None:
     assert not ProviderWeek.objects.exists()
 
 
-def test_a_confirmed_week_gets_no_new_lines(council: Council, week: dt.date) -> None:
+def test_a_confirmed_week_gets_only_supplementary_lines(council: Council, week: dt.date) -> None:
+    """A care package line the back office publishes after the week was confirmed is added as a draft, to
+    be confirmed on its own; the lines confirmed before are not touched."""
     from tests.actuals.conftest import confirm
 
     generate(council.provider_a)
     confirm(council.provider_a, council.users["provider_a"])
-    CarePackageLineFactory(provider=council.provider_a)
+    confirmed = ActualLine.objects.get(week__provider=council.provider_a)
+    late = CarePackageLineFactory(provider=council.provider_a)
+    result = actuals_generate(provider=council.provider_a, week_start=week, by=None)
+    assert (result.created, result.refreshed) == (1, 0)
+    added = ActualLine.objects.get(care_package_line=late)
+    assert added.is_draft and added.week_id == confirmed.week_id
+    confirmed_again = ActualLine.objects.get(pk=confirmed.pk)
+    assert (confirmed_again.status, confirmed_again.revision) == (confirmed.status, confirmed.revision)
+
+    week_row = confirmed.week
+    week_row.refresh_from_db()
+    first_confirmed_at = week_row.confirmed_at
+    confirm(council.provider_a, council.users["provider_a"])
+    added.refresh_from_db()
+    assert added.status == ActualLine.Status.SENT
+    week_row.refresh_from_db()
+    assert week_row.confirmed_at == first_confirmed_at  # the week's own confirmation stands
     with pytest.raises(ActualsError, match="already been confirmed"):
-        actuals_generate(provider=council.provider_a, week_start=week, by=None)
-    assert ActualLine.objects.filter(week__provider=council.provider_a).count() == 1
+        confirm(council.provider_a, council.users["provider_a"])
+
+
+@pytest.mark.parametrize(
+    ("week_start", "message"),
+    [
+        (dt.date(2026, 11, 16), "That week has not started yet"),  # the clock is on 9 November
+        (dt.date(2025, 3, 31), "were claimed before the portal"),  # ACTUALS_FROM is 7 April 2025
+    ],
+)
+def test_only_weeks_from_the_portals_first_to_the_current_can_be_generated(
+    council: Council, week: dt.date, week_start: dt.date, message: str
+) -> None:
+    with pytest.raises(ActualsError, match=message):
+        actuals_generate(provider=council.provider_a, week_start=week_start, by=None)
+    assert not ProviderWeek.objects.exists()
+    # the week in progress can be started (to fill in as it goes), and the first week too
+    for allowed in (dt.date(2026, 11, 9), dt.date(2025, 4, 7)):
+        actuals_generate(provider=council.provider_a, week_start=allowed, by=None)
+
+
+def test_an_untouched_line_whose_care_package_line_no_longer_runs_is_removed(
+    council: Council, week: dt.date
+) -> None:
+    """The back office ended a line before the week after it was generated: an untouched draft for it is
+    removed (nothing to claim); an amended one stays, and the rules say what is wrong with it."""
+    other = CarePackageLineFactory(provider=council.provider_a)
+    generate(council.provider_a)
+    amend(actual_of(other), council.users["provider_a"], delivered="2", comment="Two visits before it ended")
+    for cpl in (council.line_a, other):
+        cpl.end_date, cpl.status, cpl.version = week - dt.timedelta(days=1), CarePackageLine.Status.ENDED, 2
+        cpl.save()
+
+    result = actuals_generate(provider=council.provider_a, week_start=week, by=None)
+
+    assert (result.created, result.refreshed, result.removed) == (0, 0, 1)
+    assert list(
+        ActualLine.objects.filter(week__week_start=week).values_list("care_package_line", flat=True)
+    ) == [other.pk]
+    assert "ACT-05" in exception_rules(actual_of(other))
+    assert (
+        AuditEvent.objects.filter(action="actuals.week.generated").order_by("pk").last().data["removed"] == 1
+    )

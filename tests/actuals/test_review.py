@@ -47,7 +47,9 @@ def messages_for(line: ActualLine) -> list[OutboxMessage]:
 
 def test_an_approved_line_is_sent(council: Council, held: ActualLine) -> None:
     finance = council.users["finance"]
-    assert lines_approve(user=finance, line_ids=[held.pk], reason="  Hospital letter seen ") == 1
+    assert (
+        lines_approve(user=finance, versions={held.pk: held.version}, reason="  Hospital letter seen ") == 1
+    )
 
     line = actual_of(council.line_a)
     assert (line.status, line.sent_at) == (Status.SENT, MONDAY_AFTER)
@@ -70,7 +72,11 @@ def test_an_approved_line_is_sent(council: Council, held: ActualLine) -> None:
 
 def test_lines_of_several_weeks_are_sent_one_submission_a_week(council: Council, held: ActualLine) -> None:
     other = held_line(council.provider_b, council.users["provider_b"], council.line_b)
-    lines_approve(user=council.users["finance"], line_ids=[held.pk, other.pk], reason="Seen")
+    lines_approve(
+        user=council.users["finance"],
+        versions={held.pk: held.version, other.pk: other.version},
+        reason="Seen",
+    )
     assert [m.provider for m in messages_for(held)] == [council.provider_a]
     assert [m.provider for m in messages_for(other)] == [council.provider_b]
     assert messages_for(held)[0].body["provider_ref"] == council.provider_a.ref
@@ -87,7 +93,11 @@ def test_approving_a_line_not_held_changes_nothing(council: Council, held: Actua
     with pytest.raises(
         ActualsError, match="1 of the lines chosen is no longer waiting for review: nothing was approved"
     ):
-        lines_approve(user=council.users["finance"], line_ids=[held.pk, sent.pk], reason="Seen")
+        lines_approve(
+            user=council.users["finance"],
+            versions={held.pk: held.version, sent.pk: sent.version},
+            reason="Seen",
+        )
 
     line = actual_of(council.line_a)
     assert (line.status, line.review_reason, line.reviewed_at) == (Status.HELD, "", None)
@@ -97,7 +107,10 @@ def test_approving_a_line_not_held_changes_nothing(council: Council, held: Actua
 
 def test_a_disputed_line_goes_back_to_the_provider(council: Council, held: ActualLine) -> None:
     finance = council.users["finance"]
-    assert lines_dispute(user=finance, line_ids=[held.pk], reason="We need the hospital's letter") == 1
+    assert (
+        lines_dispute(user=finance, versions={held.pk: held.version}, reason="We need the hospital's letter")
+        == 1
+    )
     line = actual_of(council.line_a)
     assert (line.status, line.review_reason, line.reviewed_by) == (
         Status.DISPUTED,
@@ -110,9 +123,9 @@ def test_a_disputed_line_goes_back_to_the_provider(council: Council, held: Actua
         "version": 1,
     }
     with pytest.raises(ActualsError, match="no longer waiting for review: nothing was approved"):
-        lines_approve(user=finance, line_ids=[held.pk], reason="Changed my mind")
+        lines_approve(user=finance, versions={held.pk: held.version}, reason="Changed my mind")
     with pytest.raises(ActualsError, match="no longer waiting for review: nothing was disputed"):
-        lines_dispute(user=finance, line_ids=[held.pk], reason="Again")
+        lines_dispute(user=finance, versions={held.pk: held.version}, reason="Again")
     assert actual_of(council.line_a).status == Status.DISPUTED
 
 
@@ -135,5 +148,54 @@ def test_a_review_needs_staff_a_reason_and_lines(
     message: str,  # type: ignore[no-untyped-def]
 ) -> None:
     with pytest.raises(ActualsError, match=message):
-        review(user=council.users[who], line_ids=[held.pk] if ids == "held" else [], reason=reason)
+        review(
+            user=council.users[who], versions={held.pk: held.version} if ids == "held" else {}, reason=reason
+        )
     assert actual_of(council.line_a).status == Status.HELD
+
+
+def test_a_line_corrected_after_the_officer_opened_it_is_not_decided_unseen(
+    council: Council, held: ActualLine
+) -> None:
+    """The officer decides on the version they saw: a correction made meanwhile is a new version, and
+    approving the old one would send figures nobody reviewed."""
+    from actuals.services import LineValues, actual_line_correct
+
+    seen = {held.pk: held.version}
+    actual_line_correct(
+        provider=council.provider_a,
+        line_id=held.pk,
+        by=council.users["provider_a"],
+        values=LineValues(D("4.50"), D("5.50"), D("0"), D("0"), "", "In hospital, home on Sunday"),
+        reason="Home a day early",
+        revision=held.revision,
+    )
+    corrected = actual_of(council.line_a)
+    assert (corrected.status, corrected.version) == (Status.HELD, 2)
+    for review in (lines_approve, lines_dispute):
+        with pytest.raises(ActualsError, match="1 of the lines chosen was corrected by the provider"):
+            review(user=council.users["finance"], versions=seen, reason="Seen")
+    assert actual_of(council.line_a).status == Status.HELD
+    assert messages_for(corrected) == []
+    assert lines_approve(user=council.users["finance"], versions={held.pk: 2}, reason="Seen v2") == 1
+
+
+def test_an_approved_line_goes_at_the_rate_the_back_office_holds_now(
+    council: Council, held: ActualLine
+) -> None:
+    """A rate changed between the confirmation and the approval: the back office pays at its own rate
+    and refuses an amount that disagrees, so the line goes at the new rate, and the change is audited."""
+    cpl = council.line_a
+    cpl.rate, cpl.version = cpl.rate + D("1.00"), cpl.version + 1
+    cpl.save()
+    before = held.amount
+    lines_approve(user=council.users["finance"], versions={held.pk: held.version}, reason="Seen")
+
+    line = actual_of(cpl)
+    assert line.rate == cpl.rate and line.amount == (D("10.50") * cpl.rate).quantize(D("0.01"))
+    assert line.amount != before
+    [message] = messages_for(line)
+    assert message.body["lines"][0]["amount"] == str(line.amount)
+    event = AuditEvent.objects.get(action="actuals.line.approved")
+    assert (event.data["amount_before"], event.data["amount"]) == (str(before), str(line.amount))
+    assert line.sent_versions.get().amount == line.amount

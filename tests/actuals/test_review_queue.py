@@ -186,7 +186,9 @@ def test_approving_one_line_on_its_page_sends_it(week, finance_client, council: 
     url = reverse("council_exception", kwargs={"pk": line.pk})
     page = finance_client.get(url).content.decode()
     assert "Your decision" in page and "Agreed with the care manager" in page
-    response = finance_client.post(url, {"decision": "approve", "reason": "Hospital admission checked"})
+    response = finance_client.post(
+        url, {"decision": "approve", "reason": "Hospital admission checked", "version": 1}
+    )
     assert response.status_code == 302 and response["Location"] == reverse(REVIEW)
     line.refresh_from_db()
     assert line.status == ActualLine.Status.SENT
@@ -211,7 +213,9 @@ def test_raising_a_dispute_on_one_line_sends_nothing_and_shows_the_reason(
 ) -> None:
     [line] = hold(council, council.line_a)
     url = reverse("council_exception", kwargs={"pk": line.pk})
-    response = finance_client.post(url, {"decision": "dispute", "reason": "No hospital record for that week"})
+    response = finance_client.post(
+        url, {"decision": "dispute", "reason": "No hospital record for that week", "version": 1}
+    )
     assert response.status_code == 302
     line.refresh_from_db()
     assert line.status == ActualLine.Status.DISPUTED
@@ -238,9 +242,11 @@ def test_a_decision_needs_a_choice_and_a_reason(week, finance_client, council: C
 
 def test_deciding_a_line_already_decided_is_refused(week, finance_client, council: Council) -> None:
     [line] = hold(council, council.line_a)
-    services.lines_dispute(user=council.users["finance"], line_ids=[line.pk], reason="Someone else first")
+    services.lines_dispute(
+        user=council.users["finance"], versions={line.pk: line.version}, reason="Someone else first"
+    )
     url = reverse("council_exception", kwargs={"pk": line.pk})
-    page = finance_client.post(url, {"decision": "approve", "reason": "Fine"}).content.decode()
+    page = finance_client.post(url, {"decision": "approve", "reason": "Fine", "version": 1}).content.decode()
     assert "<title>Error: " in page and "no longer waiting for review: nothing was approved" in page
     line.refresh_from_db()
     assert line.status == ActualLine.Status.DISPUTED
@@ -251,7 +257,12 @@ def test_approving_in_bulk_sends_every_line_selected(week, finance_client, counc
     line_a, line_b, line_extra = hold(council, council.line_a, council.line_b, extra)
     url = reverse(REVIEW) + f"?week={WEEK.isoformat()}"
     response = finance_client.post(
-        url, {"lines": [line_a.pk, line_b.pk], "decision": "approve", "reason": "Checked with brokerage"}
+        url,
+        {
+            "lines": [f"{line_a.pk}:1", f"{line_b.pk}:1"],
+            "decision": "approve",
+            "reason": "Checked with brokerage",
+        },
     )
     assert response.status_code == 302 and response["Location"] == url  # the filters are kept
     assert set(ActualLine.objects.filter(status="sent").values_list("pk", flat=True)) == {
@@ -268,7 +279,8 @@ def test_approving_in_bulk_sends_every_line_selected(week, finance_client, counc
 def test_disputing_in_bulk(week, finance_client, council: Council) -> None:
     line_a, line_b = hold(council, council.line_a, council.line_b)
     finance_client.post(
-        reverse(REVIEW), {"lines": [line_a.pk, line_b.pk], "decision": "dispute", "reason": "Evidence needed"}
+        reverse(REVIEW),
+        {"lines": [f"{line_a.pk}:1", f"{line_b.pk}:1"], "decision": "dispute", "reason": "Evidence needed"},
     )
     assert set(ActualLine.objects.values_list("status", flat=True)) == {ActualLine.Status.DISPUTED}
     assert set(ActualLine.objects.values_list("review_reason", flat=True)) == {"Evidence needed"}
@@ -289,10 +301,13 @@ def test_bulk_with_nothing_selected_is_a_clear_error(week, finance_client, counc
 
 def test_bulk_when_a_line_is_no_longer_held_changes_nothing(week, finance_client, council: Council) -> None:
     line_a, line_b = hold(council, council.line_a, council.line_b)
-    services.lines_approve(user=council.users["finance"], line_ids=[line_a.pk], reason="Done already")
+    services.lines_approve(
+        user=council.users["finance"], versions={line_a.pk: line_a.version}, reason="Done already"
+    )
     sent_before = outbox_line_ids()
     response = finance_client.post(
-        reverse(REVIEW), {"lines": [line_a.pk, line_b.pk], "decision": "dispute", "reason": "Both wrong"}
+        reverse(REVIEW),
+        {"lines": [f"{line_a.pk}:1", f"{line_b.pk}:1"], "decision": "dispute", "reason": "Both wrong"},
     )
     page = response.content.decode()
     assert "<title>Error: " in page
@@ -301,7 +316,7 @@ def test_bulk_when_a_line_is_no_longer_held_changes_nothing(week, finance_client
     assert line_b.status == ActualLine.Status.HELD
     assert outbox_line_ids() == sent_before
     # The line still held stays ticked for another go.
-    assert f'value="{line_b.pk}" checked' in page
+    assert f'value="{line_b.pk}:1" checked' in page
 
 
 def test_tampered_line_ids_are_an_error(week, finance_client, council: Council) -> None:
@@ -320,10 +335,10 @@ def test_provider_users_and_portal_administrators_cannot_review(
     for client in (provider_a_client, portal_admin_client):
         assert client.get(reverse(REVIEW)).status_code == 403
         assert client.get(detail).status_code == 403
-        assert client.post(detail, {"decision": "approve", "reason": "Mine"}).status_code == 403
+        assert client.post(detail, {"decision": "approve", "reason": "Mine", "version": 1}).status_code == 403
         assert (
             client.post(
-                reverse(REVIEW), {"lines": [line.pk], "decision": "approve", "reason": "x"}
+                reverse(REVIEW), {"lines": [f"{line.pk}:1"], "decision": "approve", "reason": "x"}
             ).status_code
             == 403
         )

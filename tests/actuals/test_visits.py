@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.core.files import uploadhandler
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
@@ -19,6 +20,7 @@ from actuals import visits
 from actuals.models import ActualLine, ActualsUpload
 from actuals.services import actuals_generate
 from portal.audit.models import AuditEvent
+from portal.uploads import UploadLimitHandler
 from tests.actuals.conftest import DAY_CARE, HOME_SUPPORT, amend, service_type
 from tests.conftest import Council
 from tests.factories import CarePackageLineFactory, ServiceUserFactory
@@ -113,7 +115,7 @@ def test_visits_become_delivered_hours_and_unmatched_visits_are_listed(
         f"{bernard},2026-11-19,08:00,09:00,Sam Carer",  # provider B's client
         "CL-NOBODY,2026-11-19,08:00,09:00,Sam Carer",  # nobody's
         f"{alice},2026-11-23,08:00,09:00,Sam Carer",  # the Monday after
-        f"{alice},2026-11-20,10:00,09:00,Sam Carer",  # ends before it starts
+        f"{alice},2026-11-20,10:00,10:00,Sam Carer",  # ends as it starts
         f"{alice},2026-11-20,9.30,10:00,Sam Carer",  # not a time
         f"{alice},20 Nov,09:30,10:00,Sam Carer",  # not a date
         ",2026-11-20,09:30,10:00,Sam Carer",  # no client
@@ -131,7 +133,7 @@ def test_visits_become_delivered_hours_and_unmatched_visits_are_listed(
         f"{bernard} is not one of your clients with a line this week",
         "CL-NOBODY is not one of your clients with a line this week",
         "23 Nov 2026 is not in this week (16 Nov 2026 to 22 Nov 2026)",
-        "The visit ends at 09:00, before it starts at 10:00",
+        "The visit starts and ends at 10:00",
         "The start time “9.30” is not a time: use 09:30",
         "“20 Nov” is not a date: use 24/11/2026 or 2026-11-24",
         "The visit has no client reference",
@@ -166,6 +168,29 @@ def test_rounding_is_half_up_to_the_step(provider_a_client: Client, council: Cou
     response = upload(provider_a_client, csv_of(f"{alice},2026-11-16,09:00:00,09:07:30,Sam Carer"))
     provider_a_client.post(response["Location"])
     assert people.actual(people.alice).delivered == D("0.25")
+
+
+def test_a_visit_over_midnight_ends_the_next_day_and_counts_in_the_week_it_started(
+    provider_a_client: Client, council: Council, people: People
+) -> None:
+    alice = people.alice.service_user.ref
+    response = upload(
+        provider_a_client,
+        csv_of(
+            f"{alice},2026-11-18,22:30,00:15,Sam Carer",  # Wednesday night into Thursday: 1.75 hours
+            f"{alice},22/11/2026,23:00,01:30,Jo Carer",  # Sunday night into the next week: 2.5, this week's
+            f"{alice},2026-11-15,23:00,01:30,Jo Carer",  # the Sunday before: last week's, ending in this one
+            "CL-BOB,2026-11-16,23:59:30,00:00:00,Sam Carer",  # half a minute
+        ),
+    )
+    assert response.status_code == 302, response.content.decode()
+    preview = provider_a_client.get(response["Location"]).content.decode()
+    assert preview.count('data-testid="unmatched-visit"') == 1
+    assert "15 Nov 2026 is not in this week (16 Nov 2026 to 22 Nov 2026)" in preview
+    by_line = {change["line"]: change for change in ActualsUpload.objects.get().changes}
+    alice_line = by_line[people.actual(people.alice).pk]
+    assert (alice_line["computed"], alice_line["visits"]) == ("4.25", 2)
+    assert by_line[people.actual(people.bob_home).pk]["computed"] == "0.00"  # half a minute rounds to none
 
 
 def test_the_same_file_again_changes_nothing(
@@ -275,6 +300,55 @@ def test_too_many_rows_or_too_big_is_refused(
             data=big.encode(),
         )
     assert not ActualsUpload.objects.exists()
+
+
+@pytest.fixture
+def stored(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """What became of an upload: stopped by the upload limit, made a file by Django's handlers, checked."""
+    counts = {"stopped": 0, "files": 0, "checked": 0}
+    stop = UploadLimitHandler._stop
+
+    def stopped(self: UploadLimitHandler) -> None:
+        counts["stopped"] += 1
+        stop(self)
+
+    monkeypatch.setattr(UploadLimitHandler, "_stop", stopped)
+    for handler in (uploadhandler.MemoryFileUploadHandler, uploadhandler.TemporaryFileUploadHandler):
+        complete = handler.file_complete
+
+        def file_complete(self: Any, file_size: int, complete: Any = complete) -> Any:
+            made = complete(self, file_size)
+            counts["files"] += made is not None
+            return made
+
+        monkeypatch.setattr(handler, "file_complete", file_complete)
+    check = visits.visits_check
+
+    def checked(**kwargs: Any) -> Any:
+        counts["checked"] += 1
+        return check(**kwargs)
+
+    monkeypatch.setattr(visits, "visits_check", checked)
+    return counts
+
+
+@pytest.mark.parametrize(
+    "size", [visits.MAX_VISITS_BYTES + 1, 4 * visits.MAX_VISITS_BYTES], ids=["just over", "far over"]
+)
+def test_an_oversized_file_is_refused_as_it_arrives(
+    provider_a_client: Client, council: Council, people: People, stored: dict[str, int], size: int
+) -> None:
+    before = list(ActualLine.objects.order_by("pk").values_list("pk", "delivered", "revision"))
+    line = "CL-BOB,2026-11-16,09:00,09:30,Sam Carer\n"
+    data = (csv_of() + line * (size // len(line) + 1)).encode()[:size]
+    response = upload(provider_a_client, data)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "<title>Error: " in page and "The file of visits must be smaller than 5 MB" in page
+    assert stored == {"stopped": 1, "files": 0, "checked": 0}
+    assert list(ActualLine.objects.order_by("pk").values_list("pk", "delivered", "revision")) == before
+    assert not ActualsUpload.objects.exists()
+    assert not AuditEvent.objects.filter(action__startswith="actuals.visits").exists()
 
 
 def test_headings_are_matched_loosely_and_a_bom_is_fine(

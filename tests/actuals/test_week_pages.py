@@ -5,7 +5,9 @@ scheduled payments page and the checklist on the home page."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
+from typing import Any
 
 import pytest
 import time_machine
@@ -15,8 +17,10 @@ from django.urls import reverse
 from actuals.models import ActualLine, ProviderWeek
 from actuals.services import actuals_generate
 from contrOCC_sync.models import OutboxMessage
+from portal.providers.models import Provider
+from tests.actuals.conftest import AGENCY, service_type
 from tests.conftest import Council, client_for
-from tests.factories import CarePackageLineFactory, MembershipFactory
+from tests.factories import CarePackageLineFactory, MembershipFactory, ProviderFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -29,6 +33,14 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 def _monday_after_the_week():
     with time_machine.travel(AFTER_THE_WEEK, tick=False):
         yield
+
+
+def declare(client: Client, *, follow: bool = False) -> Any:
+    """Tick the declaration on the confirmation page as drawn (it carries the lines' fingerprint)."""
+    page = client.get(week_url("actuals_confirm")).content.decode()
+    found = re.search(r'name="seen" value="([^"]*)"', page)
+    seen = found.group(1) if found else ""
+    return client.post(week_url("actuals_confirm"), {"declaration": "on", "seen": seen}, follow=follow)
 
 
 def week_url(name: str = "actuals_week", **kwargs) -> str:
@@ -164,7 +176,7 @@ def test_acknowledge_confirm_and_the_scheduled_payments_page(
     assert "Confirm that all payments and amendments are correct" in refused.content.decode()
     assert not ProviderWeek.objects.get(week_start=WEEK).is_confirmed
 
-    response = provider_a_client.post(week_url("actuals_confirm"), {"declaration": "on"}, follow=True)
+    response = declare(provider_a_client, follow=True)
     page = response.content.decode()
     assert "confirmed. 0 lines sent to the council, 1 held for the council&#x27;s review" in page
     assert "Scheduled payments" in page and "Held for review" in page
@@ -177,7 +189,7 @@ def test_confirming_sends_the_clean_lines_and_the_week_page_locks(
     provider_a_client: Client, council: Council
 ) -> None:
     line = generated(council)
-    provider_a_client.post(week_url("actuals_confirm"), {"declaration": "on"})
+    declare(provider_a_client)
     line.refresh_from_db()
     assert line.status == ActualLine.Status.SENT
     message = OutboxMessage.objects.get()
@@ -186,13 +198,13 @@ def test_confirming_sends_the_clean_lines_and_the_week_page_locks(
     page = provider_a_client.get(week_url()).content.decode()
     assert "Review and confirm" not in page and "Generate again" not in page
     assert "Correct<span" in page
-    again = provider_a_client.post(week_url("actuals_confirm"), {"declaration": "on"})
+    again = declare(provider_a_client)
     assert "already been confirmed" in again.content.decode()
 
 
 def test_correcting_a_confirmed_line_once(provider_a_client: Client, council: Council) -> None:
     line = generated(council)
-    provider_a_client.post(week_url("actuals_confirm"), {"declaration": "on"})
+    declare(provider_a_client)
     url = week_url("actual_line_correct", pk=line.pk)
     line.refresh_from_db()
     no_reason = provider_a_client.post(url, amend_data(line, delivered="9", comment="One visit missed"))
@@ -257,3 +269,137 @@ def test_what_a_provider_types_is_shown_as_text(provider_a_client: Client, counc
         "<script>alert" not in page and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; more" in page
     )
     assert "<img src=x" not in page and "Alice &lt;img src=x" in page
+
+
+def test_a_declaration_covers_the_lines_as_the_page_showed_them(
+    provider_a_client: Client, council: Council
+) -> None:
+    """A colleague amends a line after the confirmation page was drawn: the declaration is refused (the
+    provider would otherwise confirm figures they never saw), and the page shows the figures as they are."""
+    line = generated(council)
+    page = provider_a_client.get(week_url("actuals_confirm")).content.decode()
+    seen = re.search(r'name="seen" value="([^"]*)"', page).group(1)  # type: ignore[union-attr]
+    colleague = client_for(council.users["provider_a"])
+    colleague.post(
+        week_url("actual_line", pk=line.pk), amend_data(line, delivered="9.5", comment="One visit short")
+    )
+
+    refused = provider_a_client.post(week_url("actuals_confirm"), {"declaration": "on", "seen": seen})
+    assert "The week&#x27;s lines changed after you opened this page" in refused.content.decode()
+    assert not ProviderWeek.objects.get(week_start=WEEK).is_confirmed
+    assert declare(provider_a_client).status_code == 302
+
+
+def test_a_line_added_after_the_confirmation_is_confirmed_on_its_own(
+    provider_a_client: Client, council: Council
+) -> None:
+    line = generated(council)
+    declare(provider_a_client)
+    late = CarePackageLineFactory(provider=council.provider_a)
+    actuals_generate(provider=council.provider_a, week_start=WEEK, by=None)
+
+    page = provider_a_client.get(week_url("actuals_confirm")).content.decode()
+    assert "The council has since added 1 care package line to it" in page
+    assert declare(provider_a_client).status_code == 302
+    added = ActualLine.objects.get(care_package_line=late)
+    assert added.status == ActualLine.Status.SENT
+    line.refresh_from_db()
+    assert line.version == 1 and line.status == ActualLine.Status.SENT
+    assert "This week was confirmed on" in provider_a_client.get(week_url("actuals_confirm")).content.decode()
+
+
+def _figure(page: str, testid: str) -> str:
+    found = re.findall(rf'data-testid="{testid}">(?:<strong>)?([^<]*)<', page)
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_the_total_to_be_paid_leaves_out_held_and_paid_lines(
+    provider_a_client: Client, council: Council
+) -> None:
+    """After confirming, one line is held for review and one is paid: the total to be paid on the
+    scheduled payments, confirmation and week pages is the sent line's alone, the others shown apart."""
+    held_cpl = CarePackageLineFactory(provider=council.provider_a, rate=Decimal("30.00"))
+    paid_cpl = CarePackageLineFactory(provider=council.provider_a, rate=Decimal("10.00"))
+    actuals_generate(provider=council.provider_a, week_start=WEEK, by=None)
+    held = ActualLine.objects.get(care_package_line=held_cpl)
+    provider_a_client.post(
+        week_url("actual_line", pk=held.pk),
+        amend_data(held, delivered="2", frustrated="8.5", comment="In hospital from Tuesday"),
+    )
+    provider_a_client.post(
+        week_url("actual_exception_acknowledge", pk=held.pk, rule="ACT-13"), {"reason": "Ward confirmed it"}
+    )
+    declare(provider_a_client)
+    ActualLine.objects.filter(care_package_line=paid_cpl).update(status=ActualLine.Status.PAID)
+    statuses = dict(ActualLine.objects.values_list("care_package_line", "status"))
+    assert statuses == {council.line_a.pk: "sent", held_cpl.pk: "held", paid_cpl.pk: "paid"}
+
+    for url in (reverse("scheduled_payments"), week_url("actuals_confirm")):
+        page = provider_a_client.get(url).content.decode()
+        assert _figure(page, "total-to-pay") == "£245.70", url  # line A, sent; not £665.70
+        assert _figure(page, "lines-to-pay") == "1", url
+        held_row = re.search(r'data-testid="not-to-pay-held">(.*?)</tr>', page).group(1)  # type: ignore[union-attr]
+        assert "Held for review" in held_row and "£315.00" in held_row, url
+        paid_row = re.search(r'data-testid="not-to-pay-paid">(.*?)</tr>', page).group(1)  # type: ignore[union-attr]
+        assert "Paid" in paid_row and "£105.00" in paid_row, url
+    assert _figure(provider_a_client.get(week_url()).content.decode(), "week-total") == "£245.70"
+
+
+def test_a_provider_paid_on_invoice_is_not_asked_to_confirm_actuals(council: Council) -> None:
+    """A fostering agency whose care is all paid on invoice: no checklist for the week due and no earlier
+    week left open, on its home page or its scheduled payments."""
+    agency = ProviderFactory(name="Pennine Fostering Agency", kind=Provider.Kind.CHILDREN)
+    CarePackageLineFactory(provider=agency, service_type=service_type(AGENCY))
+    client = client_for(MembershipFactory(provider=agency).user)
+
+    home = client.get(reverse("home")).content.decode()
+    assert 'data-testid="nothing-to-record"' in home
+    assert "Generate actuals" not in home and 'data-testid="open-weeks"' not in home
+    payments = client.get(reverse("scheduled_payments")).content.decode()
+    assert 'data-testid="no-weeks"' in payments and 'data-testid="payment-week"' not in payments
+
+    CarePackageLineFactory(provider=agency)  # and now some care paid through actuals
+    home = client.get(reverse("home")).content.decode()
+    assert "Generate actuals" in home and 'data-testid="open-weeks"' in home
+
+
+def test_scheduled_payments_show_the_next_payment_run(provider_a_client: Client, council: Council) -> None:
+    """The next payment run's date and what it pays so far, from the portal's copy of the back office's
+    payment schedule: the actual lines by week, and the rest by kind."""
+    from portal import clock
+    from remittances.models import PaymentSchedule
+
+    line = generated(council)
+    other_provider = actuals_generate(provider=council.provider_b, week_start=WEEK, by=None).week.lines.get()
+    PaymentSchedule.objects.create(
+        provider=council.provider_a,
+        next_run_on=dt.date(2026, 11, 26),
+        total=Decimal("270.70"),
+        copied_at=clock.now(),
+        items=[
+            {
+                "kind": "actual_line",
+                "portal_ref": None,
+                "portal_line_id": line.pk,
+                "version": 1,
+                "amount": "245.70",
+            },
+            {
+                "kind": "adjustment",
+                "portal_ref": "ADJ-1",
+                "portal_line_id": None,
+                "version": None,
+                "amount": "25.00",
+            },
+            {"kind": "actual_line", "portal_line_id": other_provider.pk, "version": 1, "amount": "1.00"},
+        ],
+    )
+    page = provider_a_client.get(reverse("scheduled_payments")).content.decode()
+    assert "Next payment: Thursday 26 November 2026" in page
+    assert 'data-testid="next-payment-total">£270.70<' in page
+    assert "Week of 16 Nov 2026</a></th>" in page and "£245.70" in page
+    assert "Payment adjustment" in page and "£25.00" in page
+    # a line the portal cannot place in one of the provider's weeks is counted, never linked
+    table = page.split('data-testid="next-payment"')[1].split("</table>")[0]
+    assert table.count("<a ") == 1 and ">Actuals</th>" in table

@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from portal.accounts.models import User
+from tests.browser.rig import rig  # noqa: F401 (the journeys' fixture)
 from tests.conftest import current_code, enrol
 from tests.factories import TEST_PASSWORD
 

@@ -1,6 +1,7 @@
 """The claim form and call-monitoring pages in a real browser, as provider A's user: from the week's page
-to each upload page, a claim form with a formula (its problems listed), a good one previewed and applied,
-a file of visits previewed (its unmatched visits listed) and applied. axe is clean on every page."""
+to each upload page, a file far too big (refused as it arrives), a claim form with a formula (its problems
+listed), a good one previewed and applied, a file of visits previewed (its unmatched visits listed) and
+applied. axe is clean on every page."""
 
 from __future__ import annotations
 
@@ -54,6 +55,15 @@ def test_claim_form_and_visits_pages(page: Page, live_server, council: Council) 
     expect(page.get_by_text("There is a problem")).to_be_visible()
     assert page.title().startswith("Error: ")
     assert_accessible(page)
+
+    # Far over the limit: refused as it arrives (portal/uploads.py), the CSRF token read before the file,
+    # and the browser shows the page rather than a reset connection.
+    page.get_by_label("Upload your claim form").set_input_files(
+        files=[{"name": "big.xlsx", "mimeType": XLSX, "buffer": b"\0" * (3 * claim_forms.MAX_UPLOAD_BYTES)}]
+    )
+    page.get_by_role("button", name="Upload and check").click()
+    expect(page.get_by_text("The claim form must be smaller than 5 MB").first).to_be_visible()
+    assert page.title().startswith("Error: ")
 
     page.get_by_label("Upload your claim form").set_input_files(
         files=[

@@ -8,6 +8,7 @@ import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
+import time_machine
 from django.db import transaction
 from django.urls import reverse
 
@@ -156,3 +157,73 @@ def test_the_heartbeat_records_up_and_down(backoffice: BackOffice, settings) -> 
     settings.BACKOFFICE_URL = "http://127.0.0.1:1"
     beat = heartbeat_record()
     assert not beat.ok and "ConnectionError" in beat.detail
+
+
+def test_a_refused_submission_rejects_its_lines_with_the_reason(
+    backoffice: BackOffice, council: Council
+) -> None:
+    """A refusal is never retried: the lines it carried are rejected with its reason, so the provider sees
+    them and can correct them, instead of waiting for ever as sent."""
+    from actuals.models import ActualLine
+    from actuals.services import actuals_generate, week_confirm
+    from portal.audit.models import AuditEvent
+
+    week = dt.date(2026, 11, 2)
+    with time_machine.travel(dt.datetime(2026, 11, 9, 10, 0, tzinfo=dt.UTC), tick=False):
+        council.provider_a.ref = "PRV99998"  # a provider the back office does not know
+        council.provider_a.save()
+        actuals_generate(provider=council.provider_a, week_start=week, by=None)
+        week_confirm(
+            provider=council.provider_a, week_start=week, by=council.users["provider_a"], declaration=True
+        )
+        message = OutboxMessage.objects.get()
+        assert outbox_message_deliver(message_id=message.pk) == OutboxMessage.State.REFUSED
+
+    line = ActualLine.objects.get(provider=council.provider_a)
+    assert line.status == ActualLine.Status.REJECTED
+    assert line.backoffice_reason.startswith("The council's finance system refused the submission: ")
+    assert line.sent_versions.get().status == "rejected"
+    assert AuditEvent.objects.filter(action="actuals.line.rejected", object_id=str(line.pk)).exists()
+
+
+def test_a_payment_dispute_upheld_reaches_the_back_office_as_an_adjustment(
+    backoffice: BackOffice, council: Council
+) -> None:
+    """Money already paid is put right by a payment adjustment through the outbox: the simulator records
+    it once, with the dispute's reference, to pay in its next run."""
+    from actuals.models import ActualLine
+    from disputes import services as disputes
+    from tests.factories import CarePackageLineFactory
+
+    line = a_line(backoffice)
+    council.provider_a.ref = line["provider_ref"]
+    council.provider_a.save()
+    with time_machine.travel(dt.datetime(2026, 11, 2, 10, 0, tzinfo=dt.UTC), tick=False):
+        from actuals.services import actuals_generate, week_confirm
+
+        CarePackageLineFactory(provider=council.provider_a)
+        actuals_generate(provider=council.provider_a, week_start=WEEK, by=None)
+        week_confirm(
+            provider=council.provider_a, week_start=WEEK, by=council.users["provider_a"], declaration=True
+        )
+    paid = ActualLine.objects.filter(provider=council.provider_a).first()
+    ActualLine.objects.filter(pk=paid.pk).update(status=ActualLine.Status.PAID)
+    paid.refresh_from_db()
+    OutboxMessage.objects.all().delete()  # the week's own submission is not what this test is about
+    thread = disputes.dispute_raise_on_payment(
+        provider=council.provider_a,
+        by=council.users["provider_a"],
+        body="Short",
+        claimed_amount=Decimal("12.50"),
+        line=paid,
+    )
+    disputes.dispute_resolve(thread=thread, by=council.users["finance"], outcome="upheld", reason="Agreed")
+    message = OutboxMessage.objects.get(kind="adjustment")
+    assert outbox_message_deliver(message_id=message.pk) == OutboxMessage.State.DELIVERED
+
+    [recorded] = [
+        a
+        for a in backoffice.sim("GET", "ledger")["adjustments"]
+        if a["portal_ref"] == message.body["portal_ref"]
+    ]
+    assert (recorded["recorded"], recorded["status"], recorded["amount"]) == (1, "accepted", "12.50")

@@ -81,6 +81,11 @@ UNIT = re.compile(r"Delivered \((\w+)\) for")
 QUANTITIES = ("delivered", "frustrated", "missed", "extra")
 
 
+def _hidden(text: str, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]*)"', text)
+    return found.group(1) if found else ""
+
+
 def _csrf(text: str) -> str:
     found = CSRF.search(text)
     if not found:
@@ -225,7 +230,11 @@ class Provider(HttpUser):
         self.wait()
         with self.post(
             f"{week_url}confirm/",
-            {"declaration": "on", "csrfmiddlewaretoken": _csrf(declaration.text)},
+            {
+                "declaration": "on",
+                "seen": _hidden(declaration.text, "seen"),
+                "csrfmiddlewaretoken": _csrf(declaration.text),
+            },
             name="confirm",
             allow_redirects=False,
             catch_response=True,

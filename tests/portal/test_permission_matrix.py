@@ -20,6 +20,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from contrOCC_sync.models import Heartbeat
 from portal import clock
 from portal.audit.services import audit_record
+from portal.mail.services import email_queue
 from tests.conftest import Council, client_for
 
 ACTORS = [
@@ -104,6 +105,9 @@ def a_held_line(c: Council) -> int:
     return pk
 
 
+A_CONFIRMED_LINE: Callable[[Council], dict[str, Any]] = lambda c: {"week": MATRIX_WEEK, "pk": a_held_line(c)}  # noqa: E731
+
+
 def a_closure_day() -> int:
     from actuals.models import ClosureDay
 
@@ -128,6 +132,177 @@ def an_upload(kind: str) -> Callable[[Council], dict[str, Any]]:
         return {"week": week, "upload": upload.pk}
 
     return make
+
+
+def a_thread(c: Council) -> dict[str, Any]:
+    """Provider A's query, its first message with a PDF attached."""
+    from disputes.services import Upload, query_raise
+
+    thread = query_raise(
+        provider=c.provider_a,
+        by=c.users["provider_a"],
+        query_type="payment_query",
+        subject="Short paid",
+        body="See the remittance",
+        uploads=[Upload(name="remittance.pdf", data=b"%PDF-1.4\n%%EOF\n")],
+    )
+    return {"pk": thread.pk}
+
+
+def an_attachment(c: Council) -> dict[str, Any]:
+    from disputes.models import Attachment
+
+    pk = a_thread(c)["pk"]
+    return {"pk": pk, "attachment": Attachment.objects.get(message__thread_id=pk).pk}
+
+
+def a_paid_line(c: Council) -> dict[str, Any]:
+    from actuals.models import ActualLine
+
+    pk = a_held_line(c)
+    ActualLine.objects.filter(pk=pk).update(status=ActualLine.Status.PAID)
+    return {"pk": pk}
+
+
+def a_remittance_line(c: Council) -> dict[str, Any]:
+    from remittances.models import Remittance, RemittanceLine
+
+    remittance = Remittance.objects.create(
+        ref="REM-MATRIX", provider=c.provider_a, payment_run_ref="RUN-1", paid_on=clock.today(),
+        total=Decimal("10.00"), received_at=clock.now(),
+    )  # fmt: skip
+    line = RemittanceLine.objects.create(
+        remittance=remittance, source_ref="SRC-1", kind="actual_line", quantity=Decimal("1"),
+        rate=Decimal("10.00"), amount=Decimal("10.00"),
+    )  # fmt: skip
+    return {"pk": line.pk}
+
+
+PROVIDER_OWN = expect(302, 200, 200, 404, 302, 403, 403)
+
+
+def a_notice(c: Council) -> dict[str, Any]:
+    """A notice for every provider, shown from today."""
+    from portal.content.services import NoticeFields, notice_create
+
+    fields = NoticeFields("Matrix notice", "Read **this**", "", None, clock.today(), None)
+    return {"pk": notice_create(fields=fields, by=c.users["portal_admin"]).pk}
+
+
+def a_guidance_page(c: Council) -> dict[str, Any]:
+    """A published guidance page."""
+    from portal.content.services import GuidanceFields, guidance_page_create
+
+    fields = GuidanceFields("Matrix page", "matrix-page", "Do this", None, True, 0)
+    page = guidance_page_create(fields=fields, by=c.users["portal_admin"])
+    return {"pk": page.pk, "slug": page.slug}
+
+
+def as_kind(c: Council, kind: str) -> None:
+    """Providers A and B become children's agencies (invoices) or foster carers (expenses), their lines
+    placements paid on invoice: the children's pages are only for those kinds (a plain 403 otherwise)."""
+    from portal.providers.models import CarePackageLine, Provider, ServiceType
+    from tests.factories import ServiceTypeFactory
+
+    Provider.objects.filter(pk__in=[c.provider_a.pk, c.provider_b.pk]).update(kind=kind)
+    agency = ServiceTypeFactory(
+        code="AGENCY", name="Agency placement", unit="weeks", step=Decimal("1"), allows_extras=False,
+        paid_on=ServiceType.PaidOn.INVOICE, tolerance_percent=Decimal("0"),
+    )  # fmt: skip
+    CarePackageLine.objects.filter(pk__in=[c.line_a.pk, c.line_b.pk]).update(service_type=agency)
+    c.line_a.refresh_from_db()
+
+
+def children_page(kind: str) -> Callable[[Council], dict[str, Any]]:
+    def make(c: Council) -> dict[str, Any]:
+        as_kind(c, kind)
+        return {}
+
+    return make
+
+
+def a_child(c: Council) -> dict[str, Any]:
+    as_kind(c, "children")
+    return {"ref": c.line_a.service_user.ref}
+
+
+def an_invoice_draft(c: Council) -> dict[str, Any]:
+    """Provider A's user's draft invoice (drafts are the user's own: a colleague's is a 404)."""
+    from remittances.models_invoices import InvoiceDraft
+
+    as_kind(c, "children")
+    draft = InvoiceDraft.objects.create(
+        provider=c.provider_a, created_by=c.users["provider_a"], care_package_line=c.line_a,
+        created_at=clock.now(), updated_at=clock.now(),
+    )  # fmt: skip
+    return {"draft": draft.pk}
+
+
+def an_invoice(c: Council) -> dict[str, Any]:
+    from remittances.models_invoices import Invoice
+
+    as_kind(c, "children")
+    invoice = Invoice.objects.create(
+        portal_ref="INV-MATRIX", provider=c.provider_a, service_user=c.line_a.service_user,
+        care_package_line=c.line_a, period_start=dt.date(2026, 3, 1), period_end=dt.date(2026, 3, 31),
+        provider_invoice_number="A-1", total=Decimal("100.00"), submitted_by=c.users["provider_a"],
+        submitted_at=clock.now(),
+    )  # fmt: skip
+    return {"pk": invoice.pk}
+
+
+def an_expense_claim(c: Council) -> dict[str, Any]:
+    """Provider A's (a foster carer's) expense claim, with a PDF receipt."""
+    from remittances.services_invoices import expense_claim_submit, expense_receipt_keep
+
+    as_kind(c, "foster_carer")
+    claim = expense_claim_submit(
+        provider=c.provider_a, by=c.users["provider_a"], category="equipment", incurred_on=clock.today(),
+        amount="12.50", description="A car seat",
+        receipt=expense_receipt_keep(name="receipt.pdf", data=b"%PDF-1.4\n%%EOF\n"),
+    )  # fmt: skip
+    return {"pk": claim.pk}
+
+
+DRAFT_OWN = expect(302, 200, 404, 404, 302, 403, 403)
+
+
+def a_remittance(c: Council) -> dict[str, Any]:
+    """Provider A's remittance of two lines (short: its PDF is made in the request)."""
+    from remittances.models import Remittance, RemittanceLine
+
+    remittance = Remittance.objects.create(
+        ref="REM-ADVICE", provider=c.provider_a, payment_run_ref="RUN-1", paid_on=clock.today(),
+        total=Decimal("20.00"), received_at=clock.now(),
+    )  # fmt: skip
+    for n in (1, 2):
+        RemittanceLine.objects.create(
+            remittance=remittance, source_ref=f"SRC-{n}", kind="actual_line", quantity=Decimal("1"),
+            rate=Decimal("10.00"), amount=Decimal("10.00"), service_user_ref=c.line_a.service_user.ref,
+        )  # fmt: skip
+    return {"ref": remittance.ref}
+
+
+def a_document(c: Council) -> dict[str, Any]:
+    """Provider A's remittance's PDF, made (a small file written as the worker would)."""
+    from remittances import documents
+    from remittances.models import DocumentRequest, Remittance
+
+    a_remittance(c)
+    document = documents.document_request(
+        provider=c.provider_a, kind=DocumentRequest.Kind.REMITTANCE_PDF,
+        remittance=Remittance.objects.get(ref="REM-ADVICE"), by=c.users["provider_a"], file_name="r.pdf",
+    )  # fmt: skip
+    documents._write(documents.document_path(document), b"%PDF-1.4\n%%EOF\n")
+    DocumentRequest.objects.filter(pk=document.pk).update(state="ready", progress=100, size=15, pages=1)
+    return {"pk": document.pk}
+
+
+POST_ONLY_PROVIDER = expect(302, 405, 405, 405, 302, 403, 403)
+
+
+# Guidance: provider users and council staff read it; a login of several providers chooses one first.
+GUIDANCE_PAGE = expect(302, 200, 200, 200, 302, 200, 200)
 
 
 # url name: (kwargs from the council fixture, expected status by actor)
@@ -191,7 +366,8 @@ MATRIX: dict[str, tuple[Callable[[Council], dict[str, Any]], dict[str, int]]] = 
     "actuals_confirm": (A_WEEK, PROVIDER_PAGE),
     "actuals_nil_return": (A_WEEK, PROVIDER_PAGE),
     "actual_line": (A_LINE, expect(302, 200, 200, 404, 302, 403, 403)),
-    "actual_line_correct": (A_LINE, expect(302, 302, 302, 404, 302, 403, 403)),
+    # correcting is confirming again: CONFIRM_ACTUALS (a confirmed line, so that the page opens)
+    "actual_line_correct": (A_CONFIRMED_LINE, expect(302, 200, 200, 404, 302, 403, 403)),
     "actual_exception_acknowledge": (
         lambda c: {**a_line(c), "rule": "ACT-13"},
         expect(302, 200, 200, 404, 302, 403, 403),
@@ -219,6 +395,77 @@ MATRIX: dict[str, tuple[Callable[[Council], dict[str, Any]], dict[str, int]]] = 
     "council_deadline_reminders": (NoArgs, COUNCIL_PAGE),
     "council_closure_days": (NoArgs, COUNCIL_PAGE),
     "council_closure_day_remove": (lambda c: {"pk": a_closure_day()}, COUNCIL_PAGE),
+    # disputes, queries and messages (provider A's query, with an attachment)
+    "threads": (NoArgs, PROVIDER_PAGE),
+    "query_new": (NoArgs, PROVIDER_PAGE),
+    "query_write": (lambda c: {"query_type": "payment_query"}, PROVIDER_PAGE),
+    "thread": (a_thread, PROVIDER_OWN),
+    "thread_reopen": (a_thread, expect(302, 405, 405, 405, 302, 403, 403)),
+    "thread_withdraw": (a_thread, expect(302, 405, 405, 405, 302, 403, 403)),
+    "thread_attachment": (an_attachment, PROVIDER_OWN),
+    "line_dispute": (a_paid_line, PROVIDER_OWN),
+    "remittance_line_dispute": (a_remittance_line, PROVIDER_OWN),
+    "council_threads": (NoArgs, COUNCIL_PAGE),
+    "council_thread_new": (NoArgs, COUNCIL_PAGE),
+    "council_threads_export": (NoArgs, COUNCIL_PAGE),
+    "council_thread": (a_thread, COUNCIL_PAGE),
+    "council_thread_assign": (a_thread, expect(302, 403, 403, 403, 403, 405, 405)),
+    "council_thread_answer": (a_thread, expect(302, 403, 403, 403, 403, 405, 405)),
+    "council_thread_outcome": (a_thread, expect(302, 403, 403, 403, 403, 405, 403)),
+    "council_thread_reopen": (a_thread, expect(302, 403, 403, 403, 403, 405, 405)),
+    "council_thread_attachment": (an_attachment, COUNCIL_PAGE),
+    "council_teams": (NoArgs, PORTAL_ADMIN_ONLY),
+    "council_team": (lambda c: {"code": "payments"}, PORTAL_ADMIN_ONLY),
+    # council communication: guidance and notices, written by portal administrators
+    "guidance": (NoArgs, GUIDANCE_PAGE),
+    "guidance_page": (lambda c: {"slug": a_guidance_page(c)["slug"]}, GUIDANCE_PAGE),
+    "notices": (NoArgs, PROVIDER_PAGE),
+    "notice_dismiss": (a_notice, expect(302, 405, 405, 405, 302, 403, 403)),
+    "council_notices": (NoArgs, PORTAL_ADMIN_ONLY),
+    "council_notice_add": (NoArgs, PORTAL_ADMIN_ONLY),
+    "council_notice": (a_notice, PORTAL_ADMIN_ONLY),
+    "council_notice_withdraw": (a_notice, PORTAL_ADMIN_ONLY),
+    "council_guidance": (NoArgs, PORTAL_ADMIN_ONLY),
+    "council_guidance_add": (NoArgs, PORTAL_ADMIN_ONLY),
+    "council_guidance_page": (lambda c: {"pk": a_guidance_page(c)["pk"]}, PORTAL_ADMIN_ONLY),
+    # children's agencies and foster carers (issue #8): children, invoices and expense claims
+    "children": (children_page("children"), PROVIDER_PAGE),
+    "child": (a_child, PROVIDER_OWN),
+    "invoices": (children_page("children"), PROVIDER_PAGE),
+    "invoice_new": (children_page("children"), PROVIDER_PAGE),
+    "invoice_draft_placement": (an_invoice_draft, DRAFT_OWN),
+    "invoice_draft_period": (an_invoice_draft, DRAFT_OWN),
+    "invoice_draft_number": (an_invoice_draft, DRAFT_OWN),
+    "invoice_draft_lines": (an_invoice_draft, DRAFT_OWN),
+    "invoice_draft_check": (an_invoice_draft, DRAFT_OWN),
+    "invoice_draft_discard": (an_invoice_draft, expect(302, 405, 405, 405, 302, 403, 403)),
+    "invoice": (an_invoice, PROVIDER_OWN),
+    "expense_claims": (children_page("foster_carer"), PROVIDER_PAGE),
+    "expense_claim_new": (children_page("foster_carer"), PROVIDER_PAGE),
+    "expense_claim": (an_expense_claim, PROVIDER_OWN),
+    "expense_claim_receipt": (an_expense_claim, PROVIDER_OWN),
+    "council_invoices": (NoArgs, FINANCE_ONLY),
+    "council_invoice": (an_invoice, FINANCE_ONLY),
+    "council_expense_claims": (NoArgs, FINANCE_ONLY),
+    "council_expense_claim": (an_expense_claim, FINANCE_ONLY),
+    "council_expense_claim_receipt": (an_expense_claim, FINANCE_ONLY),
+    # remittance advice, annual statements and the documents workers make (issue #8)
+    "remittances": (NoArgs, PROVIDER_PAGE),
+    "remittance": (a_remittance, PROVIDER_OWN),
+    "remittance_excel": (a_remittance, PROVIDER_OWN),
+    "remittance_pdf": (a_remittance, PROVIDER_OWN),
+    "remittance_pdf_request": (a_remittance, POST_ONLY_PROVIDER),
+    "annual_statements": (NoArgs, PROVIDER_PAGE),
+    "annual_statement_request": (lambda c: {"year": 2026}, POST_ONLY_PROVIDER),
+    "document": (a_document, PROVIDER_OWN),
+    "document_download": (a_document, PROVIDER_OWN),
+    "council_remittances": (NoArgs, FINANCE_ONLY),
+    "council_remittance": (a_remittance, FINANCE_ONLY),
+    "council_remittance_excel": (a_remittance, FINANCE_ONLY),
+    "council_remittance_pdf": (a_remittance, FINANCE_ONLY),
+    "council_remittance_pdf_request": (a_remittance, expect(302, 403, 403, 403, 403, 405, 403)),
+    "council_document": (a_document, FINANCE_ONLY),
+    "council_document_download": (a_document, FINANCE_ONLY),
     # the Django admin, for staff only, signed in through allauth
     "admin:index": (NoArgs, DJANGO_ADMIN),
     "admin:login": (NoArgs, expect(302, 403, 403, 403, 403, 403, 302)),
@@ -234,6 +481,62 @@ MATRIX: dict[str, tuple[Callable[[Council], dict[str, Any]], dict[str, int]]] = 
     "admin:app_list": (lambda c: {"app_label": "providers"}, DJANGO_ADMIN),
 }
 
+# Reports (issue #9): the council's (finance officers and portal administrators; payments by period only
+# for those who see every provider's remittances) and the provider's; downloads are POSTs. A report file
+# is its requester's (council) or its provider's users' (provider): anyone else gets a 404.
+
+
+def a_report_file(audience: str) -> Callable[[Council], dict[str, Any]]:
+    """A ready Excel file of a report: finance's ageing report, or provider A's weeks outstanding."""
+
+    def make(c: Council) -> dict[str, Any]:
+        from reports import services
+        from reports.definitions import Scope, report_definition
+
+        if audience == "council":
+            definition, scope = report_definition("council", "ageing"), Scope(c.users["finance"])
+        else:
+            definition, scope = (
+                report_definition("provider", "weeks"),
+                Scope(c.users["provider_a"], c.provider_a),
+            )
+        form = definition.form({})
+        assert form.is_valid()
+        request = services.report_request(
+            definition=definition, scope=scope, fmt="xlsx", filters=form.filters(), filters_text=""
+        )
+        assert services.report_make(request_id=request.pk) == "ready"
+        return {"pk": request.pk}
+
+    return make
+
+
+def _report_rows() -> None:
+    from reports.definitions import COUNCIL_REPORTS, PROVIDER_REPORTS
+
+    MATRIX["council_reports"] = (NoArgs, COUNCIL_PAGE)
+    for definition in COUNCIL_REPORTS:
+        payments = definition.key == "payments"
+        MATRIX[definition.url_name] = (NoArgs, FINANCE_ONLY if payments else COUNCIL_PAGE)
+        MATRIX[definition.download_url_name] = (
+            NoArgs,
+            expect(302, 403, 403, 403, 403, 405, 403 if payments else 405),
+        )
+    MATRIX["council_report_file"] = (a_report_file("council"), expect(302, 403, 403, 403, 403, 200, 404))
+    MATRIX["council_report_file_download"] = (
+        a_report_file("council"),
+        expect(302, 403, 403, 403, 403, 200, 404),
+    )
+    MATRIX["reports"] = (NoArgs, PROVIDER_PAGE)
+    for definition in PROVIDER_REPORTS:
+        MATRIX[definition.url_name] = (NoArgs, PROVIDER_PAGE)
+        MATRIX[definition.download_url_name] = (NoArgs, expect(302, 405, 405, 405, 302, 403, 403))
+    MATRIX["report_file"] = (a_report_file("provider"), PROVIDER_OWN)
+    MATRIX["report_file_download"] = (a_report_file("provider"), PROVIDER_OWN)
+
+
+_report_rows()
+
 # The admin is read-only: superusers may list, view and see history; nobody adds, changes or deletes.
 ADMIN_OBJECTS: dict[str, Callable[[Council], Any]] = {
     "providers_provider": lambda c: c.provider_a.pk,
@@ -242,6 +545,7 @@ ADMIN_OBJECTS: dict[str, Callable[[Council], Any]] = {
     "providers_carepackageline": lambda c: c.line_a.pk,
     "accounts_user": lambda c: c.users["provider_a"].pk,
     "audit_auditevent": lambda c: audit_record(action="tests.matrix", actor=None, obj=c.provider_a).pk,
+    "mail_queuedemail": lambda c: email_queue(subject="Matrix", body="", to=[c.provider_a.email]).pk,
 }
 for _model, _object_id in ADMIN_OBJECTS.items():
     MATRIX[f"admin:{_model}_changelist"] = (NoArgs, DJANGO_ADMIN)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,8 +41,9 @@ FEW, MANY = 5, 60
 PAGE_SIZE = 50
 # What every signed-in page costs before its own queries: the session, the user, the code device
 # (django-otp), the memberships in use (ProviderInUseMiddleware), and saving the session
-# (SESSION_SAVE_EVERY_REQUEST: a savepoint, the UPDATE, its release).
-SIGNED_IN = 7
+# (SESSION_SAVE_EVERY_REQUEST: a savepoint, the UPDATE, its release), and the unread messages beside
+# "Messages" in the navigation (one count).
+SIGNED_IN = 8
 
 
 # Growing the rows a page shows ------------------------------------------------------------------
@@ -111,6 +113,186 @@ def add_own_lines_to_the_week(council: Council, n: int) -> None:
             )
 
 
+def add_notices(council: Council, n: int) -> None:
+    """Notices for every provider, for provider A's service type, or for its kind; one in three read by
+    provider A's user and some by others, so per-row read lookups would show."""
+    from portal.content.models import NoticeRead
+    from portal.content.services import NoticeFields, notice_create
+
+    admin, reader = council.users["portal_admin"], council.users["provider_a"]
+    for i in range(n):
+        fields = NoticeFields(
+            title=f"Notice {i}",
+            body=f"Change number **{i}**",
+            provider_kind="adult" if i % 3 == 1 else "",
+            service_type=council.line_a.service_type if i % 3 == 2 else _service_type(i),
+            shown_from=dt.date(2026, 1, 5),
+            shown_until=None,
+        )
+        notice = notice_create(fields=fields, by=admin)
+        for user in [reader] * (i % 3 == 0) + [council.users["manager"]] * (i % 2):
+            NoticeRead.objects.create(
+                notice=notice, user=user, read_at=dt.datetime(2026, 1, 6, tzinfo=dt.UTC)
+            )
+
+
+def add_guidance_pages(council: Council, n: int) -> None:
+    """Published guidance pages, general and for three service types, and drafts."""
+    from portal.content.models import GuidancePage
+    from portal.content.services import GuidanceFields, guidance_page_create
+
+    start = GuidancePage.objects.count()
+    for i in range(start, start + n):
+        fields = GuidanceFields(
+            title=f"Guidance {i}",
+            slug="",
+            body=f"Do **{i}**",
+            service_type=_service_type(i) if i % 4 else None,
+            published=i % 5 != 0,
+            order=i,
+        )
+        guidance_page_create(fields=fields, by=council.users["portal_admin"])
+
+
+def _children_kind(council: Council, kind: str) -> None:
+    from portal.providers.models import Provider
+
+    Provider.objects.filter(pk=council.provider_a.pk).update(kind=kind)
+
+
+def _agency_type():
+    return ServiceTypeFactory(
+        code="AGENCY", name="Agency placement", unit="weeks", step=Decimal("1"), allows_extras=False,
+        paid_on="invoice", tolerance_percent=Decimal("0"),
+    )  # fmt: skip
+
+
+def add_children(council: Council, n: int) -> None:
+    """Children placed with provider A (a children's agency), some with two placements."""
+    _children_kind(council, "children")
+    for i in range(n):
+        line = CarePackageLineFactory(provider=council.provider_a, service_type=_agency_type())
+        if i % 3 == 0:
+            CarePackageLineFactory(
+                provider=council.provider_a, service_user=line.service_user, service_type=_service_type(i)
+            )
+
+
+def _invoices(provider_of: Callable[[int], Any], n: int) -> None:
+    from portal import clock
+    from remittances.models_invoices import Invoice, InvoiceLine
+
+    for i in range(n):
+        provider = provider_of(i)
+        line = CarePackageLineFactory(provider=provider, service_type=_agency_type())
+        invoice = Invoice.objects.create(
+            portal_ref=f"INV-{uuid.uuid4().hex[:12]}", provider=provider, service_user=line.service_user,
+            care_package_line=line, period_start=dt.date(2026, 3, 1), period_end=dt.date(2026, 3, 31),
+            provider_invoice_number=uuid.uuid4().hex[:12], total=Decimal("100.00"),
+            submitted_by=MembershipFactory(provider=provider).user, submitted_at=clock.now(),
+        )  # fmt: skip
+        InvoiceLine.objects.create(
+            invoice=invoice, position=1, description="March", quantity=Decimal("1"), rate=Decimal("100.00"),
+            amount=Decimal("100.00"),
+        )  # fmt: skip
+
+
+def add_invoices(council: Council, n: int) -> None:
+    """Invoices of provider A (a children's agency), each for a child of its own."""
+    _children_kind(council, "children")
+    _invoices(lambda i: council.provider_a, n)
+
+
+def add_invoices_of_other_providers(council: Council, n: int) -> None:
+    _invoices(lambda i: ProviderFactory(kind="children"), n)
+
+
+def _claims(provider_of: Callable[[int], Any], n: int) -> None:
+    from portal import clock
+    from remittances.models_invoices import ExpenseClaim
+
+    for i in range(n):
+        provider = provider_of(i)
+        child = CarePackageLineFactory(provider=provider).service_user if i % 2 else None
+        ExpenseClaim.objects.create(
+            portal_ref=f"EXP-{uuid.uuid4().hex[:12]}", provider=provider, service_user=child,
+            category="mileage", incurred_on=dt.date(2026, 3, 1), amount=Decimal("10.00"), description="Miles",
+            submitted_by=MembershipFactory(provider=provider).user, submitted_at=clock.now(),
+        )  # fmt: skip
+
+
+def add_expense_claims(council: Council, n: int) -> None:
+    """Expense claims of provider A (a foster carer), every other one about a child."""
+    _children_kind(council, "foster_carer")
+    _claims(lambda i: council.provider_a, n)
+
+
+def add_expense_claims_of_other_providers(council: Council, n: int) -> None:
+    _claims(lambda i: ProviderFactory(kind="foster_carer"), n)
+
+
+def add_remittances(council: Council, n: int) -> None:
+    """Remittances of provider A (three lines each, one an adjustment) and as many of provider B's."""
+    from tests.remittances.advice_fixtures import remittance
+
+    for i in range(n):
+        for provider in (council.provider_a, council.provider_b):
+            remittance(
+                provider,
+                [
+                    {},
+                    {},
+                    {
+                        "kind": "adjustment",
+                        "amount": Decimal("-1.00"),
+                        "period_start": None,
+                        "period_end": None,
+                    },
+                ],
+                paid_on=dt.date(2026, 12, 3) - dt.timedelta(days=7 * i),
+            )
+
+
+def _remittance_of_a(council: Council) -> str:
+    """Provider A's remittance the detail page shows (made when the URL is first asked for)."""
+    from remittances.models import Remittance
+    from tests.remittances.advice_fixtures import remittance
+
+    found = Remittance.objects.filter(ref="REM-BUDGET").first()
+    return (found or remittance(council.provider_a, [], ref="REM-BUDGET")).ref
+
+
+def add_remittance_lines(council: Council, n: int) -> None:
+    """Lines on REM-BUDGET, each for a person of A's with an actual line of its own (a link each), and
+    adjustments among them."""
+    from remittances.models import Remittance, RemittanceLine
+
+    add_own_lines(council, n)
+    actuals_generate(provider=council.provider_a, week_start=WEEK, by=None)
+    made = Remittance.objects.get(ref="REM-BUDGET")
+    have = set(made.lines.values_list("portal_line_id", flat=True))
+    for i, line in enumerate(
+        ActualLine.objects.filter(provider=council.provider_a).select_related(
+            "care_package_line__service_user"
+        )
+    ):
+        if str(line.pk) in have:
+            continue
+        adjustment = i % 5 == 0
+        RemittanceLine.objects.create(
+            remittance=made,
+            source_ref=f"SRC-{line.pk}",
+            kind="adjustment" if adjustment else "actual_line",
+            portal_ref=f"ADJ-{line.pk}" if adjustment else "",
+            portal_line_id=str(line.pk),
+            version=1,
+            service_user_ref=line.care_package_line.service_user.ref,
+            quantity=line.planned,
+            rate=line.rate,
+            amount=line.amount,
+        )
+
+
 # The pages --------------------------------------------------------------------------------------
 
 
@@ -134,14 +316,19 @@ PAGES = [
         "provider_a",
         lambda c: reverse("home"),
         add_own_lines,
-        budget=SIGNED_IN + 5,  # closure days, the week due, earlier weeks (closure days once more each)
+        # the closure days (once), the week due, whether care paid through actuals runs in it, the earlier
+        # weeks, and which of those never started have such care; the notices not dismissed; what the
+        # provider was paid by month (the reports panel)
+        budget=SIGNED_IN + 7,
     ),
     Page(
         "home, council staff",
         "finance",
         lambda c: reverse("home"),
         add_lines_of_other_providers,
-        budget=SIGNED_IN,
+        # the dashboard (reports): the closure days, the week due's expected providers with their weeks
+        # (one statement), the review queue's count, the open threads by due status
+        budget=SIGNED_IN + 4,
     ),
     Page(
         "care package lines",
@@ -156,23 +343,27 @@ PAGES = [
         "provider_a",
         lambda c: reverse("home"),
         add_own_lines_to_the_week,
-        budget=SIGNED_IN + 5,  # as above: an earlier week that is open is listed without its counts
+        budget=SIGNED_IN + 7,  # as above: an earlier week that is open is listed without its counts
     ),
     Page(
         "actuals week",
         "provider_a",
         lambda c: reverse("actuals_week", kwargs={"week": WEEK}),
         add_own_lines_to_the_week,
-        # the week, its counts (3), the count and page of lines with their flags, their exceptions,
-        # the closure days
-        budget=SIGNED_IN + 7,
+        # the week, its counts (one statement), the page of lines (the count is the week's), their
+        # exceptions
+        budget=SIGNED_IN + 4,
     ),
     Page(
         "scheduled payments",
         "provider_a",
         lambda c: reverse("scheduled_payments"),
         add_own_lines_to_the_week,
-        budget=SIGNED_IN + 10,  # grows with the weeks shown (four queries a generated week), not their lines
+        # the closure days, the earlier weeks open (and which have care paid through actuals), the recent
+        # weeks, whether the week due has such care, then every week shown and their counts in two, and
+        # the next payment run (the copied schedule, and the weeks of its lines): whatever the number of
+        # weeks or lines
+        budget=SIGNED_IN + 9,
     ),
     Page(
         "care package line",
@@ -219,6 +410,108 @@ PAGES = [
         add_colleagues,
         budget=SIGNED_IN + 3,  # the count, the page of logins, their memberships of this provider
         rows_shown=_listed(5),  # provider A's five logins in the council fixture (the manager included)
+    ),
+    Page(
+        "home, provider user, notices",
+        "provider_a",
+        lambda c: reverse("home"),
+        add_notices,
+        budget=SIGNED_IN + 7,  # as "home, provider user": the notices are one query however many
+    ),
+    Page(
+        "notices, provider user",
+        "provider_a",
+        lambda c: reverse("notices"),
+        add_notices,
+        budget=SIGNED_IN + 1,  # the notices, each with whether the user has read it
+    ),
+    Page(
+        "guidance, provider user",
+        "provider_a",
+        lambda c: reverse("guidance"),
+        add_guidance_pages,
+        budget=SIGNED_IN + 1,  # the published pages with their service types
+    ),
+    Page(
+        "council notices, portal administrator",
+        "portal_admin",
+        lambda c: reverse("council_notices"),
+        add_notices,
+        budget=SIGNED_IN + 2,  # the count, the page of notices with their service types and read counts
+        rows_shown=_listed(0),
+    ),
+    Page(
+        "council guidance pages, portal administrator",
+        "portal_admin",
+        lambda c: reverse("council_guidance"),
+        add_guidance_pages,
+        budget=SIGNED_IN + 2,  # the count, the page of pages with their service types and editors
+        rows_shown=_listed(0),
+    ),
+    Page(
+        "children, children's agency",
+        "provider_a",
+        lambda c: reverse("children"),
+        add_children,
+        budget=SIGNED_IN + 3,  # the count, the page of children, their placements with their service types
+        rows_shown=_listed(1),  # provider A's person of the council fixture
+    ),
+    Page(
+        "invoices, children's agency",
+        "provider_a",
+        lambda c: reverse("invoices"),
+        add_invoices,
+        budget=SIGNED_IN + 3,  # the user's drafts, the count, the page of invoices with child and placement
+        rows_shown=_listed(0),
+    ),
+    Page(
+        "expense claims, foster carer",
+        "provider_a",
+        lambda c: reverse("expense_claims"),
+        add_expense_claims,
+        budget=SIGNED_IN + 2,  # the count, the page of claims with their children
+        rows_shown=_listed(0),
+    ),
+    Page(
+        "council invoices",
+        "finance",
+        lambda c: reverse("council_invoices"),
+        add_invoices_of_other_providers,
+        budget=SIGNED_IN + 2,  # the count, the page of invoices with provider, child and placement
+        rows_shown=_listed(0),
+    ),
+    Page(
+        "council expense claims",
+        "finance",
+        lambda c: reverse("council_expense_claims"),
+        add_expense_claims_of_other_providers,
+        budget=SIGNED_IN + 2,  # the count, the page of claims with provider and child
+        rows_shown=_listed(0),
+    ),
+    Page(
+        "remittances",
+        "provider_a",
+        lambda c: reverse("remittances"),
+        add_remittances,
+        budget=SIGNED_IN + 3,  # the financial years of the history, the count, the page with its summaries
+        rows_shown=_listed(0),
+    ),
+    Page(
+        "council remittances",
+        "finance",
+        lambda c: reverse("council_remittances"),
+        add_remittances,
+        budget=SIGNED_IN + 3,  # the same, every provider's, with the provider
+        rows_shown=lambda council, added: min(2 * added, PAGE_SIZE),  # A's and B's
+    ),
+    Page(
+        "remittance",
+        "provider_a",
+        lambda c: reverse("remittance", args=[_remittance_of_a(c)]),
+        add_remittance_lines,
+        # the remittance, its totals, the page of lines, the people named, the actual lines they pay, the
+        # payment adjustments among them
+        budget=SIGNED_IN + 6,
     ),
 ]
 

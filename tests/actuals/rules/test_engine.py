@@ -10,7 +10,7 @@ from tests.actuals.conftest import WEEK, facts
 
 
 def test_the_rules_are_registered_once_each_with_a_severity_and_a_text() -> None:
-    assert sorted(r.id for r in RULES) == [f"ACT-{n:02d}" for n in range(1, 16)]
+    assert sorted(r.id for r in RULES) == [f"ACT-{n:02d}" for n in range(1, 17)]
     assert {r.severity for r in RULES} == {BLOCKING, ACKNOWLEDGE}
     for r in RULES:
         assert r.text.endswith("."), (r.id, r.text)  # a whole sentence, not a wrapped first line

@@ -1,6 +1,6 @@
 """`manage.py demo_setup`: the demo's portal side, once the simulated back office is up. Pulls everything
-the back office publishes (as the beat schedule would), then switches portal access on and creates the
-demo logins. Prints the logins. Demo only."""
+the back office publishes (as the beat schedule would), then switches portal access on, creates the
+demo logins and writes the council's guidance pages and a notice. Prints the logins. Demo only."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from contrOCC_sync.client import BackOfficeClient, BackOfficeError
 from contrOCC_sync.inbound import pull_all
 from contrOCC_sync.models import SyncRun
+from portal.accounts.models import User
+from portal.content.seeding import demo_content_seed
 from portal.providers.seeding import DEFAULT_DEMO_PASSWORD, SCALES, SeedError, demo_council_setup
 
 
@@ -53,6 +55,11 @@ class Command(BaseCommand):
             )
         except SeedError as error:
             raise CommandError(str(error)) from error
+        # The council's guidance (the Bradford seed's "Helpful content") and a notice, as the demo's
+        # portal administrator would write them, on the first start.
+        written = demo_content_seed(by=User.objects.get(email="admin@demo.example.org"))
+        if written:
+            self.stdout.write(f"Wrote {written} guidance pages.")
         width = max(len(login.email) for login in logins)
         self.stdout.write("Demo logins:")
         for login in logins:
