@@ -1,15 +1,17 @@
-"""The home pages' dashboards: the finance officer's (this week's compliance, the review queue, disputes
-and queries against their due dates) and the provider's small panel (what it was paid, month by month).
+"""The home pages' dashboards: the finance officer's (this week's compliance: the week whose deadline is
+this week; the review queue; disputes and queries against their due dates) and the provider's small
+panel (what it was paid, month by month).
 Each chart is an SVG picture of the table beside it (reports/charts.py); a few queries, whatever the data.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from actuals import calendar
-from portal import permissions
+from portal import clock, permissions
 from portal.formatting import money
 from reports import charts, periods, selectors
 from reports.tables import share
@@ -46,7 +48,9 @@ def finance_dashboard(*, user: User, granted: frozenset[str]) -> dict[str, Any]:
     context: dict[str, Any] = {}
     if permissions.VIEW_REPORTS in granted:
         closed = calendar.closure_days()
-        week = calendar.week_due(closed=closed)
+        # The week chased this week: last week, due on this week's Tuesday (Monday and Tuesday, the week
+        # due; from Tuesday evening on, how it ended), rather than the week in progress, not due yet.
+        week = calendar.week_start_of(clock.today()) - dt.timedelta(days=7)
         counts = selectors.week_compliance(user=user, week_start=week, closed=closed)
         bars = [
             charts.Bar(label, counts[state], f"{counts[state]:,}", COMPLIANCE_COLOURS[state])

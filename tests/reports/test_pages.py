@@ -342,14 +342,12 @@ def test_the_finance_home_page_is_the_dashboard(finance_client: Client, small: S
     assert 'data-testid="finance-dashboard"' in page
     assert re.search(r'data-testid="review-queue-count">1<', page)
     compliance = re.search(r'data-testid="compliance-panel".*?</section>', page, re.S).group(0)  # type: ignore[union-attr]
-    assert "week of 23 nov 2026" in compliance
-    assert re.findall(r'data-testid="compliance-panel-value">([^<]*)<', page) == ["0", "0", "0", "3", "3"]
+    assert "week of 16 nov 2026" in compliance  # last week, due yesterday at 17:00
+    # on time, late, missing, not due yet, expected
+    assert re.findall(r'data-testid="compliance-panel-value">([^<]*)<', page) == ["0", "1", "2", "0", "3"]
     assert '<svg class="report-chart" data-testid="compliance-chart"' in page and 'aria-hidden="true"' in page
     assert re.findall(r'data-testid="ageing-panel-value">([^<]*)<', page) == ["2", "1", "1", "4"]
-    assert (
-        "No provider&#x27;s confirmation is due yet." in page
-        or "No provider's confirmation is due yet." in page
-    )
+    assert "Of the providers due, 0% confirmed on time." in page
 
 
 def test_the_portal_administrators_home_has_no_review_queue(
