@@ -58,7 +58,7 @@ class ThreadsView(ProviderThreadMixin, View):
     def get(self, request: HttpRequest) -> HttpResponse:
         threads = selectors.threads_for_provider(provider=self.provider, user=self.user)
         filterset = ThreadFilter(request.GET or None, queryset=threads)
-        page = paginate(request, filterset.qs, per_page=THREADS_PER_PAGE)
+        page = paginate(request, filterset.qs.order_by("-last_message_at", "-pk"), per_page=THREADS_PER_PAGE)
         return render(
             request,
             "disputes/threads.html",

@@ -57,7 +57,13 @@ def test_demo_stack_serves_health_and_sign_in(tmp_path: Path) -> None:
     env = {
         k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "PORTAL_ENV"}
     }
-    env |= {"PORTAL_VAR_DIR": str(tmp_path / "var"), "PORTAL_WEB_PORT": str(port)}
+    # Both ports asked of the system: the web's + 1 (bin/demo's default) may be a client socket's
+    # ephemeral port on a busy machine (a run failed so: "Address already in use").
+    env |= {
+        "PORTAL_VAR_DIR": str(tmp_path / "var"),
+        "PORTAL_WEB_PORT": str(port),
+        "BACKOFFICE_PORT": str(free_port()),
+    }
     log_path = tmp_path / "demo.log"
     with log_path.open("w") as log:
         demo = subprocess.Popen(

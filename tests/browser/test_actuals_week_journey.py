@@ -421,7 +421,7 @@ def _finance_review(
     watch_csp(context, csp)
     page = context.new_page()
     sign_in(page, base, finance)
-    page.get_by_role("link", name="Exception review").click()
+    page.get_by_role("navigation", name="Menu").get_by_role("link", name="Exception review").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Exception review")
     expect(page.get_by_test_id("result-count")).to_have_text("1")
     queued = page.get_by_test_id("review-row")

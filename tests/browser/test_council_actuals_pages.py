@@ -45,7 +45,7 @@ def test_a_finance_officer_reviews_and_tracks(page: Page, live_server, council: 
     alice, cyril = held_lines(council)
     sign_in(page, live_server.url, council.users["finance"])
 
-    page.get_by_role("link", name="Exception review").click()
+    page.get_by_role("navigation", name="Menu").get_by_role("link", name="Exception review").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Exception review")
     expect(page.get_by_test_id("review-row")).to_have_count(2)
     assert_accessible(page)

@@ -87,7 +87,7 @@ def _journey(rig: Rig, page: Page, browser: Browser, base: str, csp: list[str], 
     watch_csp(finance_context, csp)
     staff = finance_context.new_page()
     sign_in(staff, base, finance)
-    staff.get_by_role("link", name="Exception review").click()
+    staff.get_by_role("navigation", name="Menu").get_by_role("link", name="Exception review").click()
     staff.get_by_test_id("review-row").get_by_role("link", name=person.name).click()
     staff.get_by_label(re.compile(r"^Raise a dispute")).check()
     staff.get_by_label("Reason").fill("Please send the hospital's admission letter.")
