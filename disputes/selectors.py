@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 
 from django.db.models import Count, Exists, OuterRef, QuerySet
 
-from disputes.models import Message, Team, Thread, ThreadRead
+from actuals.models import LineException
+from disputes.models import Message, Thread, ThreadRead
 from portal.providers.models import Provider
 
 if TYPE_CHECKING:
@@ -90,5 +91,6 @@ def messages_with_receipts(thread: Thread) -> list[MessageRow]:
     return rows
 
 
-def team_members(team: Team) -> QuerySet:  # type: ignore[type-arg]
-    return team.members.filter(is_active=True).order_by("full_name", "email")
+def thread_exceptions(thread: Thread) -> list[LineException]:
+    """The exceptions (with the provider's reasons) of the lines a thread is about, in one query."""
+    return list(LineException.objects.filter(line__in=thread.lines.all()).order_by("line", "rule"))

@@ -21,7 +21,7 @@ from django.urls import reverse
 
 from actuals import calendar
 from actuals import services as actuals_services
-from actuals.models import ActualLine, LineException
+from actuals.models import ActualLine
 from contrOCC_sync.models import OutboxMessage
 from contrOCC_sync.outbox import outbox_enqueue
 from disputes.models import Attachment, Message, PaymentAdjustment, Team, Thread, ThreadRead
@@ -903,7 +903,3 @@ def _tell_other_side(thread: Thread, message: Message) -> None:
     subject = render_to_string("emails/disputes/new_message_subject.txt", context).strip()
     body = render_to_string("emails/disputes/new_message.txt", context)
     email_queue(subject=subject, body=body, to=recipients)
-
-
-def held_exception_lines(thread: Thread) -> list[LineException]:
-    return list(LineException.objects.filter(line__in=thread.lines.all()).order_by("line", "rule"))

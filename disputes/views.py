@@ -277,6 +277,14 @@ class ThreadReopenView(ProviderThreadMixin, View):
         )
 
 
+def thread_attachment(thread: Thread, pk: int) -> Attachment:
+    """A file of the thread's messages (a 404 for any other: the thread was found for this user)."""
+    found = Attachment.objects.filter(message__thread=thread, pk=pk).first()
+    if found is None:
+        raise Http404("No such file")
+    return found
+
+
 def attachment_response(attachment: Attachment) -> FileResponse:
     """The file as an attachment (never shown inline), its type as its content said, not sniffed again."""
     try:
@@ -293,11 +301,7 @@ def attachment_response(attachment: Attachment) -> FileResponse:
 
 class AttachmentView(ProviderThreadMixin, View):
     def get(self, request: HttpRequest, pk: int, attachment: int) -> FileResponse:
-        thread = self.get_thread(pk)
-        found = Attachment.objects.filter(message__thread=thread, pk=attachment).first()
-        if found is None:
-            raise Http404("No such file")
-        return attachment_response(found)
+        return attachment_response(thread_attachment(self.get_thread(pk), attachment))
 
 
 class PaymentDisputeMixin(AttachmentUploadMixin, ProviderThreadMixin, View):

@@ -24,8 +24,14 @@ from disputes.forms import (
     ReplyForm,
     TeamForm,
 )
-from disputes.models import Attachment, Team, Thread
-from disputes.views import THREADS_PER_PAGE, AttachmentUploadMixin, _thread_context, attachment_response
+from disputes.models import Team, Thread
+from disputes.views import (
+    THREADS_PER_PAGE,
+    AttachmentUploadMixin,
+    _thread_context,
+    attachment_response,
+    thread_attachment,
+)
 from portal import clock, permissions
 from portal.access import PermissionRequiredMixin
 from portal.pagination import paginate, query_without
@@ -128,7 +134,7 @@ class CouncilThreadView(AttachmentUploadMixin, CouncilThreadMixin, View):
                 "reopen_form": ReasonForm(),
                 "can_resolve": permissions.RESOLVE_DISPUTES in self.request.portal_perms  # type: ignore[attr-defined]
                 or thread.kind != Thread.Kind.DISPUTE,
-                "exceptions": services.held_exception_lines(thread),
+                "exceptions": selectors.thread_exceptions(thread),
                 **forms,
             },
         )
@@ -229,11 +235,7 @@ class CouncilThreadReopenView(CouncilThreadView):
 
 class CouncilAttachmentView(CouncilThreadMixin, View):
     def get(self, request: HttpRequest, pk: int, attachment: int) -> FileResponse:
-        thread = self.get_thread(pk)
-        found = Attachment.objects.filter(message__thread=thread, pk=attachment).first()
-        if found is None:
-            raise Http404("No such file")
-        return attachment_response(found)
+        return attachment_response(thread_attachment(self.get_thread(pk), attachment))
 
 
 class CouncilThreadNewView(AttachmentUploadMixin, CouncilThreadMixin, View):
