@@ -340,20 +340,28 @@ def died_during_the_week(f: LineFacts) -> str | None:
 
 @rule("ACT-16", ACKNOWLEDGE)
 def service_after_a_reported_death(f: LineFacts) -> str | None:
-    """Service recorded after a death a provider reported, which the council has not yet confirmed.
+    """Service recorded after a death a provider reported (or the council confirmed), which the back office
+    has not recorded yet.
 
     A provider's report (a "service ended or person died" query) flags that provider's lines of the person
-    from that week on (another provider's lines wait for the council to confirm it); once the back office
-    records the death, ACT-06 and ACT-14 judge the lines instead."""
+    from that week on; another provider's lines wait until the council confirms the report from the query,
+    when every provider's are flagged (a report cleared as made in error flags nobody's). Once the back
+    office records the death, ACT-06 and ACT-14 judge the lines instead."""
     reported = f.person.death_reported_on
+    confirmed = f.person.death_confirmed_at is not None
     by_this_provider = f.person.death_reported_by_id == f.care_package_line.provider_id
     if (
         f.person.deceased_on is None
         and reported is not None
-        and by_this_provider
+        and (confirmed or by_this_provider)
         and reported <= f.week_end
         and f.delivered + f.extra
     ):
+        if confirmed:
+            return (
+                f"The council has confirmed that {f.person.name} died on {_day(reported)}. Check the "
+                "service recorded after that day."
+            )
         return (
             f"A provider reported that {f.person.name} died on {_day(reported)} (the council has not confirmed "
             "it yet). Check the service recorded after that day."

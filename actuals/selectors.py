@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING
 
 from django.db import connection
 from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet
+from django.db.models.functions import Least
 
 from actuals import calendar
 from actuals.models import ActualLine, LineException, ProviderWeek
-from actuals.services import lines_running_in_week
+from actuals.services import paid_through_actuals, running_in_weeks
 from portal import clock
 from portal.money import ZERO, round_money
 from portal.providers.models import CarePackageLine, Provider
@@ -317,18 +318,30 @@ def week_summary(
 
 def weeks_with_care_on_actuals(*, provider: Provider, week_starts: Iterable[dt.date]) -> set[dt.date]:
     """Of `week_starts`, the weeks in which some of the provider's care package lines run that are paid
-    through actuals (`services.lines_running_in_week`, as the deadline tracker's `providers_expected`), in
-    one query. In any other week there is nothing to record: all the care the provider gives that week is
-    paid on invoice (a fostering agency's), or none runs."""
+    through actuals (`services.lines_running_in_week`, as the deadline tracker's `providers_expected`). In
+    any other week there is nothing to record: all the care the provider gives that week is paid on
+    invoice (a fostering agency's), or none runs.
+
+    One small query however many weeks: the distinct spans (first day, last day) of the lines that could
+    run in any of them, a line's last day being the earlier of its end and its person's death (PostgreSQL's
+    LEAST ignores a null), then each week against the spans. Every page with the checklist asks this."""
     starts = sorted(set(week_starts))
     if not starts:
         return set()
-    lines = CarePackageLine.objects.filter(provider=OuterRef("pk"))
-    flags = {
-        f"week_{n}": Exists(lines_running_in_week(lines, week_start=start)) for n, start in enumerate(starts)
+    lines = paid_through_actuals(CarePackageLine.objects.for_provider(provider)).filter(
+        running_in_weeks(starts[0], starts[-1])
+    )
+    spans = set(
+        lines.annotate(last_day=Least("end_date", "service_user__deceased_on"))
+        .values_list("start_date", "last_day")
+        .order_by()
+        .distinct()
+    )
+    return {
+        start
+        for start in starts
+        if any(first <= calendar.week_end(start) and (last is None or last >= start) for first, last in spans)
     }
-    found = Provider.objects.filter(pk=provider.pk).annotate(**flags).values_list(*flags).get()
-    return {start for start, running in zip(starts, found, strict=True) if running}
 
 
 def open_earlier_weeks(
@@ -404,8 +417,8 @@ def lines_for_week_start(*, provider: Provider, week_start: dt.date) -> QuerySet
     return with_row_text(lines)
 
 
-def line_with_related(line: ActualLine) -> ActualLine:
-    return with_row_text(ActualLine.objects.for_provider(line.provider).with_related()).get(pk=line.pk)
+def line_with_related(*, provider: Provider, pk: int) -> ActualLine:
+    return with_row_text(ActualLine.objects.for_provider(provider).with_related()).get(pk=pk)
 
 
 def differing_from_plan(lines: QuerySet[ActualLine]) -> QuerySet[ActualLine]:

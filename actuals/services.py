@@ -14,10 +14,10 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 
@@ -27,6 +27,7 @@ from contrOCC_sync.models import OutboxMessage
 from contrOCC_sync.outbox import outbox_enqueue
 from portal import clock
 from portal.audit.services import audit_record, audit_record_many
+from portal.bulk import rows_update
 from portal.mail.services import email_queue
 from portal.money import ZERO, round_money, round_to_step
 from portal.providers.models import CarePackageLine, Provider, ServiceType, ServiceUser
@@ -45,9 +46,11 @@ LINE_TRANSITIONS: dict[str, frozenset[str]] = {
     Status.DRAFT: frozenset({Status.SENT, Status.HELD}),  # confirmed: sent at once, or held for review
     Status.HELD: frozenset({Status.SENT, Status.DISPUTED, Status.HELD}),  # approved, disputed, corrected
     Status.DISPUTED: frozenset({Status.SENT, Status.NOT_PAYABLE}),  # the dispute's outcome (disputes app)
-    Status.SENT: frozenset({Status.ACCEPTED, Status.REJECTED, Status.SENT, Status.HELD}),
-    Status.ACCEPTED: frozenset({Status.PAID, Status.SENT, Status.HELD, Status.REJECTED}),
-    Status.REJECTED: frozenset({Status.SENT, Status.HELD, Status.ACCEPTED}),
+    # Not payable from the back office's hands: a council dispute upheld on a line paid on its plan (its
+    # money recovered by a payment adjustment; the back office's later word on it leaves it not payable).
+    Status.SENT: frozenset({Status.ACCEPTED, Status.REJECTED, Status.SENT, Status.HELD, Status.NOT_PAYABLE}),
+    Status.ACCEPTED: frozenset({Status.PAID, Status.SENT, Status.HELD, Status.REJECTED, Status.NOT_PAYABLE}),
+    Status.REJECTED: frozenset({Status.SENT, Status.HELD, Status.ACCEPTED, Status.NOT_PAYABLE}),
     Status.PAID: frozenset(),
     Status.NOT_PAYABLE: frozenset({Status.SENT}),  # a reopened dispute settled or withdrawn after all
 }
@@ -179,10 +182,14 @@ def exceptions_refresh(
     )
 
 
-def _week_lines(week: ProviderWeek, *, lock: bool = False, person_id: int | None = None) -> list[ActualLine]:
-    lines = ActualLine.objects.filter(week=week).select_related(
+def _lines_with_plan() -> QuerySet[ActualLine]:
+    return ActualLine.objects.select_related(
         "care_package_line__service_type", "care_package_line__service_user", "week"
     )
+
+
+def _week_lines(week: ProviderWeek, *, lock: bool = False, person_id: int | None = None) -> list[ActualLine]:
+    lines = _lines_with_plan().filter(week=week)
     if person_id is not None:
         lines = lines.filter(care_package_line__service_user_id=person_id)
     if lock:
@@ -203,19 +210,29 @@ class GenerateResult:
     changed_lines: list[int] = field(default_factory=list)
 
 
+def paid_through_actuals(lines: QuerySet[CarePackageLine]) -> QuerySet[CarePackageLine]:
+    """Of `lines`, those paid through actuals that may run: not paid on invoice, not ended without a date."""
+    return lines.exclude(status=CarePackageLine.Status.ENDED, end_date__isnull=True).exclude(
+        service_type__paid_on=ServiceType.PaidOn.INVOICE
+    )
+
+
+def running_in_weeks(first_week: dt.date, last_week: dt.date) -> Q:
+    """A care package line runs in some week from `first_week` to `last_week`: it starts by the last week's
+    end, ends (if it does) after the first week began, and its person had not died before then."""
+    return (
+        Q(start_date__lte=calendar.week_end(last_week))
+        & (Q(end_date__isnull=True) | Q(end_date__gte=first_week))
+        & (Q(service_user__deceased_on__isnull=True) | Q(service_user__deceased_on__gte=first_week))
+    )
+
+
 def lines_running_in_week(
     lines: QuerySet[CarePackageLine], *, week_start: dt.date
 ) -> QuerySet[CarePackageLine]:
-    """Of `lines`, those that run in the week and are paid through actuals; not those of a person who
-    died before the week began. (Also what makes a provider expected to confirm the week.)"""
-    week_end = calendar.week_end(week_start)
-    return (
-        lines.filter(start_date__lte=week_end)
-        .filter(Q(end_date__isnull=True) | Q(end_date__gte=week_start))
-        .exclude(status=CarePackageLine.Status.ENDED, end_date__isnull=True)
-        .exclude(service_type__paid_on=ServiceType.PaidOn.INVOICE)
-        .exclude(service_user__deceased_on__lt=week_start)
-    )
+    """Of `lines`, those that run in the week and are paid through actuals. (Also what makes a provider
+    expected to confirm the week.)"""
+    return paid_through_actuals(lines).filter(running_in_weeks(week_start, week_start))
 
 
 def lines_to_generate(*, provider: Provider, week_start: dt.date) -> list[CarePackageLine]:
@@ -279,7 +296,7 @@ def actuals_generate(*, provider: Provider, week_start: dt.date, by: User | None
         if not new_lines and not refreshed and not gone:
             return result
         ActualLine.objects.bulk_create(new_lines, batch_size=2000)
-        ActualLine.objects.bulk_update(
+        rows_update(
             refreshed,
             [
                 "planned",
@@ -293,7 +310,6 @@ def actuals_generate(*, provider: Provider, week_start: dt.date, by: User | None
                 "care_package_line",
                 "care_package_line_version",
             ],
-            batch_size=1000,
         )
         if gone:  # generated from a plan since ended or withdrawn, and never touched: nothing to claim
             ActualLine.objects.filter(pk__in=[line.pk for line in gone]).delete()
@@ -372,15 +388,23 @@ def _provider_line(provider: Provider, line_id: int, *, lock: bool) -> ActualLin
 
 
 def _line_with_its_persons_lines(provider: Provider, line_id: int) -> tuple[ActualLine, list[ActualLine]]:
-    """The line and the other lines of its person that week, all locked in one order: the rules judge a
-    line against them (duplicates), so two edits of one person's lines at once must not both judge the
-    lines as they were before either edit."""
-    found = _provider_line(provider, line_id, lock=False)
-    person_lines = _week_lines(found.week, lock=True, person_id=found.care_package_line.service_user_id)
-    line = next((candidate for candidate in person_lines if candidate.pk == line_id), None)
-    if line is None:  # removed meanwhile
+    """The line and the other lines of its person that week, all locked in one order, in one query: the
+    rules judge a line against them (duplicates), so two edits of one person's lines at once must not both
+    judge the lines as they were before either edit."""
+    line = ActualLine.objects.for_provider(provider).filter(pk=line_id)
+    person_lines = list(
+        _lines_with_plan()
+        .filter(
+            week__in=line.values("week"),
+            care_package_line__service_user__in=line.values("care_package_line__service_user"),
+        )
+        .select_for_update(of=("self",))
+        .order_by("pk")
+    )
+    found = next((candidate for candidate in person_lines if candidate.pk == line_id), None)
+    if found is None:  # not the provider's, or removed meanwhile
         raise ActualLine.DoesNotExist
-    return line, person_lines
+    return found, person_lines
 
 
 def _who_changed(line: ActualLine) -> str:
@@ -453,23 +477,6 @@ AMEND_FIELDS = [
 ]
 
 
-def _save_lines(lines: Sequence[ActualLine], names: Sequence[str]) -> None:
-    """One UPDATE per line, sent as one batch (psycopg pipelines `executemany`). Django's `bulk_update`
-    builds a CASE per field per row: for a claim form of 5,000 lines that took ten seconds, this takes a
-    fraction of one. Plain SQL that SQLite runs too; identifiers come from the model, values are bound."""
-    meta = ActualLine._meta
-    fields = [cast("models.Field[Any, Any]", meta.get_field(name)) for name in names]
-    quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
-    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote('id')} = %s"  # noqa: S608
-    params = [
-        [field.get_db_prep_save(getattr(line, field.attname), connection) for field in fields] + [line.pk]
-        for line in lines
-    ]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
-
-
 def lines_bulk_amend(
     *, week: ProviderWeek, by: User, changes: Sequence[PlannedChange], via: str, upload_id: str
 ) -> list[ActualLine]:
@@ -514,7 +521,7 @@ def lines_bulk_amend(
                 },
             )
         )
-    _save_lines(changed, AMEND_FIELDS)
+    rows_update(changed, AMEND_FIELDS)
     exceptions_refresh(lines)
     audit_record_many(action="actuals.line.amended", actor=by, provider=week.provider, events=events)
     return changed
@@ -705,7 +712,7 @@ def _confirm_locked(
             held.append(line)
         else:
             to_send.append(line)
-    ActualLine.objects.bulk_update(drafts, ["status", "confirmed_at", *REFRESHED_FIELDS], batch_size=1000)
+    rows_update(drafts, ["status", "confirmed_at", *REFRESHED_FIELDS])
     if not supplementary:
         week.state = ProviderWeek.State.CONFIRMED
         week.confirmed_at, week.confirmed_by = now, by
@@ -770,7 +777,7 @@ def week_confirm(
             # Keep the lines brought up to date and the exceptions found on them: a death or a changed
             # care package line can arrive after generation, and the page must show what stops this.
             drafts = [line for line in lines if line.is_draft]
-            ActualLine.objects.bulk_update(drafts, REFRESHED_FIELDS, batch_size=1000)
+            rows_update(drafts, REFRESHED_FIELDS)
             refused = outstanding
     raise refused
 
@@ -799,7 +806,7 @@ def week_nil_return(*, provider: Provider, week_start: dt.date, by: User, declar
                 line.revision += 1
                 amended.append((line, {"before": before.as_data(), "after": LineValues.of(line).as_data()}))
             line.amount = line_amount(line)
-        ActualLine.objects.bulk_update(
+        rows_update(
             lines,
             [
                 "delivered",
@@ -815,7 +822,6 @@ def week_nil_return(*, provider: Provider, week_start: dt.date, by: User, declar
                 "revision",
                 "amount",
             ],
-            batch_size=1000,
         )
         # A death during the week still needs saying: acknowledged for the provider, by the nil return.
         exceptions_refresh(lines)
@@ -979,7 +985,7 @@ def lines_approve(*, user: User, versions: Mapping[int, int], reason: str) -> in
                 repriced[line.pk] = str(before)
             line.review_reason, line.reviewed_at, line.reviewed_by = reason, now, user
             by_week.setdefault(line.week_id, []).append(line)
-        ActualLine.objects.bulk_update(
+        rows_update(
             lines,
             [
                 "review_reason",
@@ -1014,7 +1020,7 @@ def lines_dispute(*, user: User, versions: Mapping[int, int], reason: str) -> in
         for line in lines:
             _transition(line, Status.DISPUTED)
             line.review_reason, line.reviewed_at, line.reviewed_by = reason, now, user
-        ActualLine.objects.bulk_update(lines, ["status", "review_reason", "reviewed_at", "reviewed_by"])
+        rows_update(lines, ["status", "review_reason", "reviewed_at", "reviewed_by"])
         for line in lines:
             audit_record(
                 action="actuals.line.disputed",
@@ -1082,16 +1088,17 @@ def lines_release(*, lines: Sequence[ActualLine], why: str) -> None:
     not agree), in the caller's transaction."""
     for line in lines:
         _refresh_from_plan(line, prefill=False)
-    ActualLine.objects.bulk_update(lines, ["planned", "rate", "amount", "care_package_line_version"])
+    rows_update(lines, ["planned", "rate", "amount", "care_package_line_version"])
     for week_lines in _by_week(lines).values():
         lines_send(week=week_lines[0].week, lines=week_lines, why=why[:100])
 
 
 def lines_recovered(*, lines: Sequence[ActualLine], by: User, reason: str) -> None:
-    """Disputed lines paid on their plan whose money is recovered by a payment adjustment: not payable."""
+    """Disputed lines paid on their plan (held back, or with the back office and unpaid) whose money is
+    recovered by a payment adjustment: not payable."""
     for line in lines:
         _transition(line, Status.NOT_PAYABLE)
-    ActualLine.objects.bulk_update(lines, ["status"])
+    rows_update(lines, ["status"])
     for line in lines:
         audit_record(
             action="actuals.line.not_payable",
@@ -1124,7 +1131,7 @@ def lines_not_payable(*, lines: Sequence[ActualLine], by: User, reason: str) -> 
         else:
             _transition(line, Status.NOT_PAYABLE)
             not_payable.append(line)
-    ActualLine.objects.bulk_update(not_payable, ["status"])
+    rows_update(not_payable, ["status"])
     for line in not_payable:
         audit_record(
             action="actuals.line.not_payable",
@@ -1252,12 +1259,8 @@ def actual_line_decisions_apply(decisions: Sequence[Decision]) -> int:
                     },
                 )
             )
-        SentVersion.objects.bulk_update(
-            changed_versions.values(), ["status", "reason", "decided_at"], batch_size=1000
-        )
-        ActualLine.objects.bulk_update(
-            changed_lines.values(), ["status", "backoffice_reason"], batch_size=1000
-        )
+        rows_update(changed_versions.values(), ["status", "reason", "decided_at"])
+        rows_update(changed_lines.values(), ["status", "backoffice_reason"])
         for (status, _), provider_events in events.items():
             audit_record_many(
                 action=f"actuals.line.{status}",

@@ -223,7 +223,8 @@ class LineView(WeekMixin, View):
             form.add_error(None, str(error))
             return self._render(request, line, form)
         if request.headers.get("HX-Request"):
-            return _display_row(request, selectors.line_with_related(saved), saved=True)
+            line = selectors.line_with_related(provider=self.provider, pk=saved.pk)
+            return _display_row(request, line, saved=True)
         messages.success(request, f"Line for {line.care_package_line.service_user.name} saved.")
         return HttpResponseRedirect(f"{week_url(week)}#line-{line.pk}")
 

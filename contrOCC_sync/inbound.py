@@ -24,11 +24,11 @@ from contrOCC_sync.client import BackOfficeClient, BackOfficeError
 from contrOCC_sync.models import ParkedRow, SubmissionEvent, SyncRun, SyncStream
 from contrOCC_sync.notifications import provider_tell
 from disputes.services import adjustment_status_apply
-from portal import clock
+from portal import cached, clock
 from portal.audit.services import audit_record
 from portal.providers.models import CarePackageLine, Provider, ServiceType, ServiceUser
 from remittances.documents import statements_outdated
-from remittances.models import PaymentSchedule, Remittance, RemittanceLine
+from remittances.models import PaymentSchedule, Remittance, RemittanceLine, remittances_of
 from remittances.notifications import remittance_received
 from remittances.services_invoices import submission_status_apply
 
@@ -335,6 +335,7 @@ def apply_remittance(row: dict[str, Any]) -> str:
         raise Skip(f"remittance {remittance.ref}: its lines do not add up to its total {remittance.total}")
     remittance_received(remittance=remittance)  # a new remittance: email the provider (with this savepoint)
     statements_outdated(provider=provider, paid_on=remittance.paid_on)  # its year's statement is made again
+    cached.changed(remittances_of(provider))  # the home page's paid panel
     return APPLIED
 
 

@@ -9,10 +9,20 @@ from typing import Any, cast
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
 
+from actuals.forms_council import REASON_MAX, LineVersionsField
 from actuals.models import ActualLine
 from actuals.services import LineValues
 from disputes.models import Team, Thread
-from disputes.services import ATTACHMENT_MAX_BYTES, ATTACHMENTS_MAX, MESSAGE_MAX, SUBJECT_MAX, Upload
+from disputes.services import (
+    ATTACHMENT_MAX_BYTES,
+    ATTACHMENTS_MAX,
+    MESSAGE_MAX,
+    SUBJECT_MAX,
+    Upload,
+    is_about_invoice,
+    is_about_payment,
+)
+from disputes.services_council import CLEAR, CONFIRM
 from portal.accounts.models import User
 from portal.forms import GovukDateField
 from portal.providers.models import Provider, ServiceUser
@@ -212,9 +222,20 @@ PAYMENT_OUTCOME_CHOICES = [
 LINE_FIELDS = ("delivered", "frustrated", "missed", "extra")
 
 
+INVOICE_OUTCOME_CHOICES = [
+    (Thread.Outcome.WITHDRAWN, "Withdrawn: the council drops its challenge, the invoice is paid as sent"),
+    (Thread.Outcome.UPHELD, "Upheld: the challenge stands, nothing is paid for the invoice"),
+    (Thread.Outcome.ADJUSTED, "Adjusted: the council pays the agreed amount for the invoice"),
+]
+# Agreed quantities are typed for each line of the dispute (five fields a line): above this, a page would
+# pass Django's limit on the fields of a request (DATA_UPLOAD_MAX_NUMBER_FIELDS, 1,000).
+ADJUSTED_LINES_MAX = 100
+
+
 class OutcomeForm(forms.Form):
-    """A dispute's outcome. About held lines, "adjusted" takes the agreed quantities of each line; about a
-    payment, the agreed amount."""
+    """A dispute's outcome. About lines, "adjusted" takes the agreed quantities of each line (a dispute of
+    at most ADJUSTED_LINES_MAX lines); about a payment, the agreed amount; about an invoice, the agreed
+    amount for the invoice in all."""
 
     outcome = forms.ChoiceField(
         label="Outcome", widget=forms.RadioSelect, error_messages={"required": "Select the outcome"}
@@ -238,12 +259,22 @@ class OutcomeForm(forms.Form):
 
     def __init__(self, *args: Any, thread: Thread, lines: list[ActualLine], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.about_payment = thread.remittance_line_id is not None or thread.claimed_amount is not None
-        self.lines = [] if self.about_payment else lines
-        cast(forms.ChoiceField, self.fields["outcome"]).choices = (
-            PAYMENT_OUTCOME_CHOICES if self.about_payment else OUTCOME_CHOICES
-        )
-        if not self.about_payment:
+        self.about_payment = is_about_payment(thread)
+        self.about_invoice = not self.about_payment and is_about_invoice(thread)
+        self.too_many_lines = len(lines) > ADJUSTED_LINES_MAX
+        about_money = self.about_payment or self.about_invoice
+        self.lines = [] if about_money or self.too_many_lines else lines
+        choices = PAYMENT_OUTCOME_CHOICES if self.about_payment else OUTCOME_CHOICES
+        if self.about_invoice:
+            choices = INVOICE_OUTCOME_CHOICES
+        elif self.too_many_lines and not about_money:
+            choices = [choice for choice in choices if choice[0] != Thread.Outcome.ADJUSTED]
+        cast(forms.ChoiceField, self.fields["outcome"]).choices = choices
+        if self.about_invoice:
+            amount = cast(forms.DecimalField, self.fields["amount"])
+            amount.label = "Agreed amount for the invoice (for an adjusted outcome)"
+            amount.help_text = "In pounds: what the council pays for the invoice in all"
+        elif not about_money:
             del self.fields["amount"]
         for line in self.lines:
             self.fields[f"version_{line.pk}"] = forms.IntegerField(
@@ -285,12 +316,11 @@ class OutcomeForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if (
-            self.about_payment
-            and data.get("outcome") == Thread.Outcome.ADJUSTED
-            and data.get("amount") in (None, 0)
-        ):
+        adjusted = data.get("outcome") == Thread.Outcome.ADJUSTED
+        if self.about_payment and adjusted and data.get("amount") in (None, 0):
             self.add_error("amount", "Enter the agreed amount")
+        if self.about_invoice and adjusted and data.get("amount") is None:
+            self.add_error("amount", "Enter the agreed amount for the invoice")
         return data
 
 
@@ -340,3 +370,91 @@ class TeamForm(forms.Form):
         field.label_from_instance = lambda user: (  # type: ignore[method-assign, assignment]
             f"{user.get_full_name() or user.email} ({user.get_council_role_display()})"
         )
+
+
+def _dispute_reason_field() -> forms.CharField:
+    return forms.CharField(
+        label="Reason for the dispute",
+        max_length=REASON_MAX,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Say what is wrong and what you need from the provider: they read it as the dispute's first message.",
+        error_messages={
+            "required": "Enter the reason for the dispute",
+            "max_length": f"The reason must be {REASON_MAX:,} characters or fewer",
+        },
+    )
+
+
+class LinesDisputeForm(forms.Form):
+    """A finance officer's dispute on a provider's week (the council's week page): the lines ticked (each
+    `line:version`, as the review queue does) or the whole week (with the fingerprint of what the page
+    showed), and the reason."""
+
+    LINES = "lines"
+    WEEK = "week"
+
+    about = forms.ChoiceField(
+        label="What is the dispute about?",
+        widget=forms.RadioSelect,
+        choices=[(LINES, "The lines I selected"), (WEEK, "The whole week")],
+        error_messages={
+            "required": "Select whether the dispute is about the lines you selected or the whole week"
+        },
+    )
+    lines = LineVersionsField(label="Lines", required=False)
+    fingerprint = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+    reason = _dispute_reason_field()
+
+    field_order = ["lines", "about", "reason", "fingerprint"]
+
+    def __init__(self, *args: Any, whole_week: int = 0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["about"]).choices = [
+            (self.LINES, "The lines I selected"),
+            (self.WEEK, f"The whole week: all {whole_week} confirmed line{'' if whole_week == 1 else 's'}"),
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("about") == self.LINES and not data.get("lines"):
+            self.add_error("lines", "Select at least one line, or choose the whole week")
+        return data
+
+
+class InvoiceDisputeForm(forms.Form):
+    reason = _dispute_reason_field()
+
+
+DEATH_DECISIONS = [
+    (CONFIRM, "Confirm the death: every provider's later lines for the person are flagged"),
+    (CLEAR, "Clear the report: it was made in error, and no lines are flagged for it"),
+]
+
+
+class DeathDecisionForm(forms.Form):
+    """The council's word on a death reported in a query: confirmed, or cleared as reported in error, with
+    the answer the provider reads (the query is then resolved)."""
+
+    decision = forms.ChoiceField(
+        label="What do you want to do?",
+        widget=forms.RadioSelect,
+        choices=DEATH_DECISIONS,
+        error_messages={"required": "Select whether to confirm the death or clear the report"},
+    )
+    answer = forms.CharField(
+        label="Message to the provider",
+        help_text="Sent with your decision; the query is then resolved.",
+        max_length=MESSAGE_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={
+            "required": "Enter your message to the provider",
+            "max_length": f"The message must be {MESSAGE_MAX:,} characters or fewer",
+        },
+    )
+
+    def __init__(self, *args: Any, can_confirm: bool = True, can_clear: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        allowed = {CONFIRM: can_confirm, CLEAR: can_clear}
+        cast(forms.ChoiceField, self.fields["decision"]).choices = [
+            (value, label) for value, label in DEATH_DECISIONS if allowed[value]
+        ]

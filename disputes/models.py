@@ -127,6 +127,14 @@ class Thread(models.Model):
     claimed_amount = models.DecimalField(
         max_digits=12, decimal_places=2, null=True, blank=True, help_text="A payment dispute: what is owed."
     )
+    lines_as_raised = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=(
+            "A council dispute on lines: each line as it was when raised (version, amount, quantities), and "
+            "the version an outcome of this dispute last left it at: what withdrawn puts back."
+        ),
+    )
 
     objects = ThreadQuerySet.as_manager()
 

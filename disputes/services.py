@@ -7,6 +7,8 @@ sends to the back office is DOMAIN.md's table, in `dispute_resolve`.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Mapping, Sequence
@@ -16,16 +18,19 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from actuals import calendar
+from actuals import calendar, rules
 from actuals import services as actuals_services
-from actuals.models import ActualLine
+from actuals.claim_forms import values_from_data
+from actuals.models import ActualLine, ProviderWeek, SentVersion
 from contrOCC_sync.models import OutboxMessage
 from contrOCC_sync.outbox import outbox_enqueue
 from disputes.models import Attachment, Message, PaymentAdjustment, Team, Thread, ThreadRead
-from portal import clock, files
+from disputes.selectors import COUNCIL_THREADS, threads_of
+from portal import cached, clock, files
 from portal.accounts.models import Membership
 from portal.audit.services import audit_record
 from portal.mail.services import email_queue
@@ -177,6 +182,7 @@ def _open(
     from_council: bool,
     due_on: dt.date,
     uploads: Sequence[Upload] = (),
+    audit_data: Mapping[str, Any] | None = None,
     **about: Any,
 ) -> Thread:
     """Create the thread and its first message (in the caller's transaction)."""
@@ -215,6 +221,7 @@ def _open(
             "query_type": thread.query_type,
             "subject": subject,
             "lines": [line.pk for line in lines],
+            **(audit_data or {}),
         },
     )
     _tell_other_side(thread, message)
@@ -250,27 +257,52 @@ def dispute_raise_on_held_lines(*, user: User, versions: Mapping[int, int], reas
         by_week: dict[int, list[ActualLine]] = {}
         for line in lines:
             by_week.setdefault(line.week_id, []).append(line)
-        threads = []
-        for week_lines in by_week.values():
-            week = week_lines[0].week
-            people = ", ".join(sorted({line.care_package_line.service_user.name for line in week_lines}))
-            count = len(week_lines)
-            label = calendar.week_label(week.week_start).lower()
-            threads.append(
-                _open(
-                    provider=week_lines[0].provider,
-                    kind=Thread.Kind.DISPUTE,
-                    team=_team(Team.Code.PAYMENTS),
-                    subject=f"{count} line{'s' if count != 1 else ''} of the {label}: {people}"[:SUBJECT_MAX],
-                    body=reason,
-                    by=user,
-                    from_council=True,
-                    due_on=_due("dispute"),
-                    lines=week_lines,
-                    week=week,
-                )
+        return [
+            dispute_open_on_lines(
+                user=user,
+                week=week_lines[0].week,
+                lines=week_lines,
+                reason=reason,
+                subject=lines_subject(week_lines[0].week, week_lines),
             )
-        return threads
+            for week_lines in by_week.values()
+        ]
+
+
+def lines_subject(week: ProviderWeek, lines: Sequence[ActualLine]) -> str:
+    """A dispute on lines of a week, named for the inbox: how many, which week, whose."""
+    people = ", ".join(sorted({line.care_package_line.service_user.name for line in lines}))
+    count = len(lines)
+    label = calendar.week_label(week.week_start).lower()
+    return f"{count} line{'s' if count != 1 else ''} of the {label}: {people}"
+
+
+def dispute_open_on_lines(
+    *,
+    user: User,
+    week: ProviderWeek,
+    lines: Sequence[ActualLine],
+    reason: str,
+    subject: str,
+    audit_data: Mapping[str, Any] | None = None,
+) -> Thread:
+    """The thread of a finance officer's dispute on lines of one provider's week (in the caller's
+    transaction, the lines already disputed): to the payments team, waiting for the provider, each line
+    kept as it was raised (`Thread.lines_as_raised`)."""
+    return _open(
+        provider=week.provider,
+        kind=Thread.Kind.DISPUTE,
+        team=_team(Team.Code.PAYMENTS),
+        subject=subject[:SUBJECT_MAX],
+        body=reason,
+        by=user,
+        from_council=True,
+        due_on=_due("dispute"),
+        lines=list(lines),
+        week=week,
+        lines_as_raised={str(line.pk): line_as_raised(line) for line in lines},
+        audit_data=audit_data,
+    )
 
 
 def dispute_raise_on_payment(
@@ -418,16 +450,22 @@ def query_raise_service_ended(
 
 def death_report_record(*, person: ServiceUser, died_on: dt.date, by: User, provider: Provider) -> int:
     """Keep a reported death on the person and check their draft lines of that week and later again;
-    returns how many lines were checked."""
-    ServiceUser.objects.filter(pk=person.pk).update(death_reported_on=died_on, death_reported_by=provider)
-    person.death_reported_on, person.death_reported_by = died_on, provider
+    returns how many lines were checked. A death the council has confirmed stays as confirmed (its
+    date flags every provider's lines already): the new report waits in its query, from which the
+    council can confirm its date instead."""
+    person = ServiceUser.objects.select_for_update(of=("self",)).get(pk=person.pk)
+    confirmed = person.death_confirmed_at is not None
     audit_record(
         action="disputes.death.reported",
         actor=by,
         obj=person,
         provider=provider,
-        data={"died_on": str(died_on)},
+        data={"died_on": str(died_on), "kept_confirmed": str(person.death_reported_on) if confirmed else ""},
     )
+    if confirmed:
+        return 0
+    ServiceUser.objects.filter(pk=person.pk).update(death_reported_on=died_on, death_reported_by=provider)
+    person.death_reported_on, person.death_reported_by = died_on, provider
     return actuals_services.person_lines_recheck(person=person, since=died_on, provider=provider)
 
 
@@ -496,6 +534,7 @@ def message_send(
 def thread_read(*, thread: Thread, user: User) -> None:
     """`user` has read the thread up to now (its unread count and the read receipts)."""
     ThreadRead.objects.update_or_create(thread=thread, user=user, defaults={"read_at": clock.now()})
+    threads_changed(thread)
 
 
 def thread_assign(*, thread: Thread, by: User, assignee: User | None) -> Thread:
@@ -534,11 +573,17 @@ def dispute_resolve(
 ) -> Thread:
     """The finance officer's outcome (DOMAIN.md, "What a dispute's outcome does"):
 
-    - about lines held for review: **withdrawn** sends them as confirmed; **upheld** sends a version with
-      nothing payable where a version was sent before, else nothing (the line is not payable);
-      **adjusted** sends a new version with the agreed `quantities` (line → values);
-    - about a payment (a paid line, a remittance line): **upheld** sends a payment adjustment for the
-      amount claimed, **adjusted** one for the agreed `amount`, **withdrawn** nothing.
+    - about actual lines (raised by the council: held for review, any confirmed line, a whole week):
+      **withdrawn** sends them as confirmed; **upheld** sends a version with nothing payable where the back
+      office has had a version, else nothing (the line is not payable); **adjusted** sends a new version
+      with the agreed `quantities` (line → values). A line the back office has paid meanwhile takes no new
+      version: a payment adjustment puts its money right instead (`_lines_outcome`);
+    - about an invoice (raised by the council): a payment adjustment for what the invoice should have paid
+      (nothing when upheld, the agreed `amount` when adjusted), once the back office has decided on it;
+    - about a payment (a paid line, a remittance line, raised by the provider): **upheld** sends a payment
+      adjustment for the amount claimed, **adjusted** one for the agreed `amount`, **withdrawn** nothing.
+
+    A dispute reopened after its outcome keeps what was sent: a new outcome sends only the difference.
     """
     reason = _text(reason, "the reason for the outcome")
     if outcome not in (Outcome.UPHELD, Outcome.WITHDRAWN, Outcome.ADJUSTED):
@@ -549,16 +594,7 @@ def dispute_resolve(
         if thread.kind != Thread.Kind.DISPUTE:
             raise DisputeError("Only a dispute has an outcome: answer a query instead.")
         _transition(thread, State.RESOLVED)
-        lines = list(
-            thread.lines.select_for_update(of=("self",))
-            .select_related(
-                "week__provider",
-                "week__confirmed_by",
-                "care_package_line__service_type",
-                "care_package_line__service_user",
-            )
-            .order_by("pk")
-        )
+        lines = lines_locked(thread.lines.all())
         changed = [
             line
             for line in lines
@@ -568,12 +604,13 @@ def dispute_resolve(
             raise DisputeError(
                 "A line of the dispute was corrected after you opened the page: check the figures again."
             )
-        about_payment = thread.remittance_line_id is not None or thread.claimed_amount is not None
         sent: dict[str, Any] = {}
-        if about_payment:
+        if is_about_payment(thread):
             sent = _payment_outcome(thread, by=by, outcome=outcome, reason=reason, amount=amount)
+        elif is_about_invoice(thread):
+            sent = _invoice_outcome(thread, by=by, outcome=outcome, reason=reason, amount=amount)
         else:
-            sent = _held_lines_outcome(
+            sent = _lines_outcome(
                 thread, lines, by=by, outcome=outcome, reason=reason, quantities=quantities or {}
             )
         now = clock.now()
@@ -595,7 +632,61 @@ def dispute_resolve(
     return thread
 
 
-def _held_lines_outcome(
+def lines_locked(lines: QuerySet[ActualLine]) -> list[ActualLine]:
+    """`lines` locked in one order (their rows only), with what a dispute's outcome reads and sends."""
+    return list(
+        lines.select_for_update(of=("self",))
+        .select_related(
+            "provider",
+            "week__provider",
+            "week__confirmed_by",
+            "care_package_line__service_type",
+            "care_package_line__service_user",
+        )
+        .order_by("pk")
+    )
+
+
+def is_about_payment(thread: Thread) -> bool:
+    """A provider's dispute of a payment (a paid line or a remittance line): settled in money."""
+    return thread.remittance_line_id is not None or thread.claimed_amount is not None
+
+
+def is_about_invoice(thread: Thread) -> bool:
+    """The council's dispute of an invoice: settled in money once the back office has decided on it."""
+    return thread.kind == Thread.Kind.DISPUTE and thread.raised_by_council and bool(thread.invoice_ref)
+
+
+def line_as_raised(line: ActualLine) -> dict[str, Any]:
+    """What a dispute keeps of a line when it is raised (`Thread.lines_as_raised`): what withdrawn puts
+    back if an earlier outcome of the same dispute changed it."""
+    return {
+        "version": line.version,
+        "amount": str(line.amount),
+        "values": actuals_services.LineValues.of(line).as_data(),
+    }
+
+
+def _paid_on_plan(line: ActualLine) -> bool:
+    from portal.providers.models import ServiceType
+
+    return line.care_package_line.service_type.paid_on == ServiceType.PaidOn.PLAN
+
+
+def _amount_at(line: ActualLine, values: actuals_services.LineValues) -> Decimal:
+    """What `values` pay on the line at its rate, under the line's rules (a blocking rule refuses them)."""
+    judged = copy.copy(line)
+    for field in dataclasses.fields(values):
+        setattr(judged, field.name, getattr(values, field.name))
+    blocking = [f for f in actuals_services.findings_for([judged])[line.pk] if f.severity == rules.BLOCKING]
+    if blocking:
+        raise actuals_services.ActualsError(
+            f"{line.care_package_line.service_user.name}: {blocking[0].message}"
+        )
+    return actuals_services.line_amount(judged)
+
+
+def _lines_outcome(
     thread: Thread,
     lines: list[ActualLine],
     *,
@@ -604,54 +695,193 @@ def _held_lines_outcome(
     reason: str,
     quantities: Mapping[int, actuals_services.LineValues],
 ) -> dict[str, Any]:
-    disputed = [line for line in lines if line.status == LineStatus.DISPUTED]
-    # A dispute reopened after its outcome: its lines are back with the back office (or not payable);
-    # withdrawn sends what was not sent, upheld and adjusted act on the lines not yet paid.
-    open_lines = [line for line in lines if line.status in actuals_services.SETTLEABLE]
-    why = f"Dispute {thread.ref} {outcome}: {reason}"
-    if outcome == Outcome.WITHDRAWN:
-        to_send = disputed or [line for line in lines if line.status == LineStatus.NOT_PAYABLE]
-        if not to_send:
-            return {"unchanged": [line.pk for line in lines]}
-        actuals_services.lines_release(lines=to_send, why=f"dispute {thread.ref} withdrawn")
-        return {"sent": [line.pk for line in to_send]}
-    if not open_lines:
+    """A council dispute on lines settled, line by line, by what the back office holds of each now:
+
+    - **held back** (disputed, or not payable and never sent at its version): withdrawn sends it as
+      confirmed; upheld makes it not payable (or sends a version with nothing payable where an earlier
+      version was sent); adjusted sends the agreed values as a new version;
+    - **with the back office, unpaid** (sent, accepted, rejected, or not payable after its money was
+      recovered): withdrawn leaves it (or, when an earlier outcome of this dispute changed it, sends it as
+      it was raised); upheld sends a version with nothing payable; adjusted sends the agreed values as a
+      new version (nothing, if they are the line's own). The back office pays or recovers the difference
+      between versions, whether or not it paid the earlier one meanwhile;
+    - **paid** (the portal sends no version of a paid line): a payment adjustment for the difference between
+      what it paid and what the outcome says is owed (nothing, upheld; the agreed values, adjusted; the
+      line as it was, withdrawn).
+
+    A line paid on its plan pays the plan whatever is recorded, so upheld recovers what the back office
+    holds of it with a payment adjustment and marks it not payable. A dispute reopened after its outcome
+    sends only the difference: the payment adjustments this dispute already sent on a line are counted
+    (and undone where a new version now carries the money)."""
+    held = [line for line in lines if line.status == LineStatus.HELD]
+    if held:
         raise DisputeError(
-            "The dispute's lines have been paid: put the money right with a payment dispute instead."
+            f"The provider corrected the line for {held[0].care_package_line.service_user.name} and it waits "
+            "in the exception review queue: approve it or dispute it there first."
         )
+    if not lines:
+        raise DisputeError("The dispute has no lines to settle.")
     if outcome == Outcome.ADJUSTED:
         if not thread.messages.filter(from_council=False).exists():
             raise DisputeError("The provider has not answered yet: agree the figures in the thread first.")
-        missing = [line for line in open_lines if line.pk not in quantities]
-        if missing:
+        if any(line.pk not in quantities for line in lines):
             raise DisputeError("Enter the agreed quantities for every line of the dispute")
-        changed = actuals_services.lines_settle(lines=open_lines, values=quantities, by=by, reason=why)
-        return {"adjusted": [line.pk for line in changed]}
-    # Upheld: the council's challenge stands. A line paid on its plan pays the plan whatever is recorded,
-    # so money the back office has paid on one is recovered by a payment adjustment instead.
-    payable = [line for line in open_lines if line.status != LineStatus.NOT_PAYABLE]
-    on_plan = [line for line in payable if _paid_on_plan_and_sent(line)]
-    result = actuals_services.lines_not_payable(
-        lines=[line for line in payable if line not in on_plan], by=by, reason=why
+    why = f"Dispute {thread.ref} {outcome}: {reason}"
+    sent_versions: dict[int, dict[int, Decimal]] = {}
+    held_by_back_office: dict[int, Decimal] = {}  # the amount of its latest version it did not reject
+    for line_id, version, sent_amount, status in (
+        SentVersion.objects.filter(line__in=lines)
+        .order_by("line_id", "version")
+        .values_list("line_id", "version", "amount", "status")
+    ):
+        sent_versions.setdefault(line_id, {})[version] = sent_amount
+        if status != SentVersion.Status.REJECTED:
+            held_by_back_office[line_id] = sent_amount
+    so_far: dict[str, Decimal] = {}
+    for applies_to, adjusted in thread.adjustments.exclude(
+        status=PaymentAdjustment.Status.REJECTED
+    ).values_list("applies_to", "amount"):
+        so_far[applies_to] = so_far.get(applies_to, Decimal("0.00")) + adjusted
+    raised: dict[str, Any] = dict(thread.lines_as_raised or {})
+
+    result: dict[str, list[Any]] = {
+        "sent": [], "new_versions": [], "sent_nothing_payable": [], "not_payable": [], "adjustments": [],
+        "recovered": [], "unchanged": [],
+    }  # fmt: skip
+    release: list[ActualLine] = []
+    settle: dict[int, actuals_services.LineValues] = {}
+    nothing_payable: list[ActualLine] = []
+    recover: list[ActualLine] = []
+    money: dict[int, Decimal] = {}  # line → the total of this dispute's adjustments it should come to
+
+    for line in lines:
+        versions_sent = sent_versions.get(line.pk, {})
+        at_back_office = line.version in versions_sent
+        kept: dict[str, Any] = raised.get(str(line.pk)) or {}
+        changed_by_us = kept.get("settled_version") == line.version
+        if line.status == LineStatus.PAID:
+            paid = versions_sent.get(line.version, line.amount)
+            if outcome == Outcome.UPHELD:
+                owed = Decimal("0.00")
+            elif outcome == Outcome.ADJUSTED:
+                owed = _amount_at(line, quantities[line.pk])
+            else:
+                owed = Decimal(kept["amount"]) if changed_by_us else paid
+            money[line.pk] = owed - paid
+            continue
+        held_back = line.status == LineStatus.DISPUTED or (
+            line.status == LineStatus.NOT_PAYABLE and not at_back_office
+        )
+        recovered = line.status == LineStatus.NOT_PAYABLE and at_back_office
+        if outcome == Outcome.WITHDRAWN:
+            if changed_by_us:
+                settle[line.pk] = values_from_data(kept["values"])
+            elif held_back:
+                release.append(line)
+            elif recovered:
+                settle[line.pk] = actuals_services.LineValues.of(line)  # the money goes by version again
+            money[line.pk] = Decimal("0.00")
+        elif outcome == Outcome.ADJUSTED:
+            agreed = quantities[line.pk]
+            if agreed != actuals_services.LineValues.of(line) or recovered:
+                settle[line.pk] = agreed
+            elif held_back:
+                release.append(line)
+            money[line.pk] = Decimal("0.00")
+        elif _paid_on_plan(line) and versions_sent:
+            # The plan is paid whatever is recorded: recover what the back office holds of the line.
+            money[line.pk] = -held_by_back_office.get(line.pk, Decimal("0.00"))
+            if line.status != LineStatus.NOT_PAYABLE:
+                recover.append(line)
+        elif line.status == LineStatus.NOT_PAYABLE or (line.amount == 0 and not held_back):
+            money[line.pk] = Decimal("0.00")  # nothing payable already
+        else:
+            nothing_payable.append(line)
+            money[line.pk] = Decimal("0.00")
+
+    if release:
+        actuals_services.lines_release(lines=release, why=why)
+        result["sent"] = [line.pk for line in release]
+    if settle:
+        to_settle = [line for line in lines if line.pk in settle]
+        actuals_services.lines_settle(lines=to_settle, values=settle, by=by, reason=why)
+        result["new_versions"] = [line.pk for line in to_settle]
+    if nothing_payable:
+        done = actuals_services.lines_not_payable(lines=nothing_payable, by=by, reason=why)
+        result["sent_nothing_payable"] = done["sent_nothing_payable"]
+        result["not_payable"] = done["not_payable"]
+    if recover:
+        actuals_services.lines_recovered(lines=recover, by=by, reason=why)
+    for line in lines:
+        delta = money[line.pk] - so_far.get(str(line.pk), Decimal("0.00"))
+        if delta:
+            adjustment = _adjustment_send(thread, by=by, amount=delta, reason=why, applies_to=str(line.pk))
+            result["adjustments"].append(adjustment.portal_ref)
+            if line in recover:
+                result["recovered"].append(adjustment.portal_ref)
+        touched = line in release or line.pk in settle or line in nothing_payable or line in recover
+        if not touched and not delta:
+            result["unchanged"].append(line.pk)
+        snapshot = raised.get(str(line.pk))
+        if snapshot is not None:
+            if outcome == Outcome.WITHDRAWN:
+                snapshot.pop("settled_version", None)  # the line is as it was raised again
+            elif line.pk in settle or line.pk in result["sent_nothing_payable"]:
+                snapshot["settled_version"] = line.version
+    thread.lines_as_raised = raised
+    return result
+
+
+def _invoice_outcome(
+    thread: Thread, *, by: User, outcome: str, reason: str, amount: Decimal | None
+) -> dict[str, Any]:
+    """A council dispute on an invoice, settled in money (the back office takes no new version of an
+    invoice): upheld recovers what it pays on the invoice, adjusted pays the agreed `amount` for it in all,
+    withdrawn leaves it as invoiced. An invoice the back office rejected pays nothing, so nothing is owed
+    back; one it has not decided on yet cannot be settled but withdrawn. Only the difference from what this
+    dispute has already sent goes."""
+    from remittances.models import RemittanceLine
+    from remittances.models_invoices import Invoice, SubmissionStatus
+
+    invoice = (
+        Invoice.objects.for_provider(thread.provider)
+        .select_for_update(of=("self",))
+        .filter(portal_ref=thread.invoice_ref)
+        .first()
     )
-    recovered = [
-        _adjustment_send(thread, by=by, amount=-_last_sent_amount(line), reason=why, applies_to=str(line.pk))
-        for line in on_plan
-    ]
-    actuals_services.lines_recovered(lines=on_plan, by=by, reason=why)
-    return {**result, "recovered": [a.portal_ref for a in recovered]}
-
-
-def _paid_on_plan_and_sent(line: ActualLine) -> bool:
-    from portal.providers.models import ServiceType
-
-    return (
-        line.care_package_line.service_type.paid_on == ServiceType.PaidOn.PLAN and line.sent_versions.exists()
+    if invoice is None:
+        raise DisputeError("The invoice of this dispute is no longer there.")
+    undecided = invoice.status in (SubmissionStatus.SENT, SubmissionStatus.RECEIVED)
+    if undecided and outcome != Outcome.WITHDRAWN:
+        raise DisputeError(
+            f"The back office has not decided on invoice {invoice.provider_invoice_number} yet: record the "
+            "outcome once it has accepted or rejected it (its page shows which)."
+        )
+    target = Decimal("0.00")
+    if outcome == Outcome.ADJUSTED and (amount is None or amount < 0 or amount > Decimal("100000")):
+        raise DisputeError("Enter the agreed amount for the invoice, in pounds, from £0 to £100,000")
+    if invoice.status in (SubmissionStatus.ACCEPTED, SubmissionStatus.PAID):
+        if outcome == Outcome.UPHELD:
+            target = -invoice.total
+        elif outcome == Outcome.ADJUSTED:
+            assert amount is not None
+            target = amount - invoice.total
+    delta = target - _adjustments_so_far(thread)
+    if delta == 0:
+        return {"adjustment": "", "amount": "0.00", "invoice_status": invoice.status}
+    paid_by = (
+        RemittanceLine.objects.filter(remittance__provider=thread.provider, portal_ref=invoice.portal_ref)
+        .values_list("source_ref", flat=True)
+        .first()
     )
-
-
-def _last_sent_amount(line: ActualLine) -> Decimal:
-    return line.sent_versions.order_by("-version").values_list("amount", flat=True)[0]
+    adjustment = _adjustment_send(
+        thread,
+        by=by,
+        amount=delta,
+        reason=f"Dispute {thread.ref} {outcome}: {reason}",
+        applies_to=paid_by or invoice.portal_ref,
+    )
+    return {"adjustment": adjustment.portal_ref, "amount": str(delta), "invoice_status": invoice.status}
 
 
 def _adjustments_so_far(thread: Thread) -> Decimal:
@@ -863,6 +1093,7 @@ def team_update(*, team: Team, by: User, email: str, members: Sequence[User]) ->
         team.email = email.strip()
         team.save(update_fields=["email"])
         team.members.set(members)
+        cached.changed(COUNCIL_THREADS)  # staff's unread counts follow their teams
         audit_record(
             action="disputes.team.updated",
             actor=by,
@@ -875,9 +1106,16 @@ def team_update(*, team: Team, by: User, email: str, members: Sequence[User]) ->
 # Telling the other side ------------------------------------------------------------------------------
 
 
+def threads_changed(thread: Thread) -> None:
+    """The unread counts that count `thread` are computed again (disputes.selectors.unread_count): on both
+    sides, since a message or a read changes one side's count and the other's is cheap to recompute."""
+    cached.changed(threads_of(thread.provider_id), COUNCIL_THREADS)
+
+
 def _tell_other_side(thread: Thread, message: Message) -> None:
     """An email to the side that did not write the message, with a link back (never its content: the
-    message may hold personal details, and email is not secure)."""
+    message may hold personal details, and email is not secure); and the unread counts, which it changes."""
+    threads_changed(thread)
     if message.from_council:
         users = Membership.objects.filter(provider=thread.provider, user__is_active=True).values_list(
             "user__email", flat=True

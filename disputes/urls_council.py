@@ -18,6 +18,12 @@ urlpatterns = [
         "messages/<int:pk>/outcome/", views.CouncilThreadOutcomeView.as_view(), name="council_thread_outcome"
     ),
     path("messages/<int:pk>/reopen/", views.CouncilThreadReopenView.as_view(), name="council_thread_reopen"),
+    path("messages/<int:pk>/death/", views.CouncilThreadDeathView.as_view(), name="council_thread_death"),
+    path(
+        "invoices/<int:pk>/dispute/",
+        views.CouncilInvoiceDisputeView.as_view(),
+        name="council_invoice_dispute",
+    ),
     path(
         "messages/<int:pk>/files/<int:attachment>/",
         views.CouncilAttachmentView.as_view(),

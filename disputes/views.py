@@ -178,6 +178,7 @@ def _thread_context(thread: Thread) -> dict[str, Any]:
                 "care_package_line__service_user", "care_package_line__service_type", "week"
             )
         ),
+        "invoice": selectors.thread_invoice(thread),
         "today": clock.today(),
         "can_reopen": thread.state == Thread.State.RESOLVED and services.reopen_until(thread) >= clock.now(),
         "reopen_days": settings.DISPUTE_REOPEN_DAYS,

@@ -12,13 +12,15 @@ from django.urls import reverse
 from django.views import View
 
 from actuals.services import ActualsError
-from disputes import selectors, services
+from disputes import selectors, services, services_council
 from disputes.exports import threads_workbook
 from disputes.filters import CouncilThreadFilter
 from disputes.forms import (
     AnswerForm,
     AssignForm,
     CouncilThreadForm,
+    DeathDecisionForm,
+    InvoiceDisputeForm,
     OutcomeForm,
     ReasonForm,
     ReplyForm,
@@ -33,8 +35,9 @@ from disputes.views import (
     thread_attachment,
 )
 from portal import clock, permissions
-from portal.access import PermissionRequiredMixin
+from portal.access import CouncilPageMixin, PermissionRequiredMixin
 from portal.pagination import paginate, query_without
+from remittances.selectors_invoices import invoice_for_staff, threads_about_invoice
 
 
 class CouncilThreadMixin(PermissionRequiredMixin):
@@ -117,27 +120,38 @@ class CouncilThreadView(AttachmentUploadMixin, CouncilThreadMixin, View):
         return self._render(self.get_thread(pk), form=form)
 
     def _render(self, thread: Thread, **forms: Any) -> HttpResponse:
-        context = _thread_context(thread)
-        resolve_form: Any
-        if thread.kind == Thread.Kind.DISPUTE:
-            resolve_form = OutcomeForm(thread=thread, lines=context["lines"])
-        else:
-            resolve_form = AnswerForm()
-        return render(
-            self.request,
-            "disputes/council_thread.html",
-            {
-                **context,
-                "form": ReplyForm(),
-                "assign_form": AssignForm(team=thread.team, initial={"assignee": thread.assignee_id}),
-                "resolve_form": resolve_form,
-                "reopen_form": ReasonForm(),
-                "can_resolve": permissions.RESOLVE_DISPUTES in self.request.portal_perms  # type: ignore[attr-defined]
-                or thread.kind != Thread.Kind.DISPUTE,
-                "exceptions": selectors.thread_exceptions(thread),
-                **forms,
-            },
-        )
+        return council_thread_page(self.request, thread, **forms)
+
+
+def council_thread_page(request: HttpRequest, thread: Thread, **forms: Any) -> HttpResponse:
+    """The council's thread page, with the forms given (bound, with their errors) in place of blank ones."""
+    context = _thread_context(thread)
+    resolve_form: Any
+    if thread.kind == Thread.Kind.DISPUTE:
+        resolve_form = OutcomeForm(thread=thread, lines=context["lines"])
+    else:
+        resolve_form = AnswerForm()
+    death = selectors.death_report(thread)
+    perms = request.portal_perms  # type: ignore[attr-defined]
+    return render(
+        request,
+        "disputes/council_thread.html",
+        {
+            **context,
+            "form": ReplyForm(),
+            "assign_form": AssignForm(team=thread.team, initial={"assignee": thread.assignee_id}),
+            "resolve_form": resolve_form,
+            "reopen_form": ReasonForm(),
+            "can_resolve": permissions.RESOLVE_DISPUTES in perms or thread.kind != Thread.Kind.DISPUTE,
+            "exceptions": selectors.thread_exceptions(thread),
+            "death": death,
+            "death_form": DeathDecisionForm(
+                can_confirm=death.can_confirm if death else False,
+                can_clear=death.can_clear if death else False,
+            ),
+            **forms,
+        },
+    )
 
 
 class CouncilThreadAssignView(CouncilThreadView):
@@ -231,6 +245,75 @@ class CouncilThreadReopenView(CouncilThreadView):
                 messages.success(request, f"{thread.ref} is open again.")
                 return HttpResponseRedirect(reverse("council_thread", kwargs={"pk": thread.pk}))
         return self._render(thread, reopen_form=form)
+
+
+class CouncilThreadDeathView(CouncilPageMixin, CouncilThreadMixin, View):
+    """A reported death confirmed, or cleared as reported in error, from the provider's query; the query is
+    answered with it."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        thread = self.get_thread(pk)
+        death = selectors.death_report(thread)
+        if death is None:
+            raise Http404("No reported death here")
+        form = DeathDecisionForm(request.POST, can_confirm=death.can_confirm, can_clear=death.can_clear)
+        if form.is_valid():
+            decision = form.cleaned_data["decision"]
+            try:
+                services_council.death_report_decide(
+                    thread=thread, by=self.user, decision=decision, answer=form.cleaned_data["answer"]
+                )
+            except services.DisputeError as error:
+                form.add_error(None, str(error))
+            else:
+                done = "confirmed" if decision == services_council.CONFIRM else "cleared"
+                messages.success(
+                    request,
+                    f"The death of {death.person.name} is {done}; {thread.ref} answered and resolved.",
+                )
+                return HttpResponseRedirect(reverse("council_thread", kwargs={"pk": thread.pk}))
+        return council_thread_page(request, self.get_thread(pk), death_form=form)
+
+
+class CouncilInvoiceDisputeView(CouncilPageMixin, View):
+    """A finance officer raises a dispute about an invoice (from the council's invoice page)."""
+
+    permission_required = permissions.VIEW_ALL_INVOICES_AND_EXPENSES
+
+    def get_invoice(self, pk: int) -> Any:
+        invoice = invoice_for_staff(user=self.user, pk=pk)
+        if invoice is None:
+            raise Http404("No such invoice")
+        return invoice
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        return self._render(self.get_invoice(pk), InvoiceDisputeForm())
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        invoice = self.get_invoice(pk)
+        form = InvoiceDisputeForm(request.POST)
+        if form.is_valid():
+            try:
+                thread = services_council.dispute_raise_on_invoice(
+                    user=self.user, invoice=invoice, reason=form.cleaned_data["reason"]
+                )
+            except services.DisputeError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(
+                    request, f"Dispute {thread.ref} raised on invoice {invoice.provider_invoice_number}."
+                )
+                return HttpResponseRedirect(reverse("council_thread", kwargs={"pk": thread.pk}))
+        return self._render(invoice, form)
+
+    def _render(self, invoice: Any, form: InvoiceDisputeForm) -> HttpResponse:
+        return render(
+            self.request,
+            "disputes/council_invoice_dispute.html",
+            {"invoice": invoice, "form": form, "threads": list(threads_about_invoice(invoice=invoice)[:20])},
+        )
 
 
 class CouncilAttachmentView(CouncilThreadMixin, View):

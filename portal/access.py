@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlencode
 
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
@@ -71,6 +71,17 @@ class PermissionRequiredMixin:
     def user(self) -> User:
         """The signed-in user (LoginRequiredMiddleware sends everyone else to sign in)."""
         return portal_request(self.request).user  # type: ignore[attr-defined]
+
+
+class CouncilPageMixin(PermissionRequiredMixin):
+    """A council page about providers' records (a provider's weeks and lines, a dispute's decisions): a 404
+    for a provider's login, which is never told such a page exists; council staff without the permission
+    get the usual 403."""
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not portal_request(request).user.is_council_staff:
+            raise Http404("No such page")
+        return super().dispatch(request, *args, **kwargs)
 
 
 def permission_required(

@@ -7,6 +7,8 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
+from portal.accounts.middleware import session_seconds_left
+
 
 def portal(request: HttpRequest) -> dict[str, Any]:
     return {
@@ -16,5 +18,11 @@ def portal(request: HttpRequest) -> dict[str, Any]:
         "provider_in_use": getattr(request, "provider", None),
         "memberships": getattr(request, "memberships", []),
         "portal_perms": getattr(request, "portal_perms", frozenset()),
-        "session_timeout_seconds": settings.SESSION_COOKIE_AGE,
+        "session_timeout_seconds": _seconds_left(request),
     }
+
+
+def _seconds_left(request: HttpRequest) -> int:
+    user = getattr(request, "user", None)
+    signed_in = user is not None and user.is_authenticated and hasattr(request, "session")
+    return session_seconds_left(request) if signed_in else 0

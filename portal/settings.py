@@ -82,6 +82,11 @@ ACTUALS_FROM = dt.date.fromisoformat(env("ACTUALS_FROM", "2025-04-07"))
 CHARGING_PERIODS_FROM = dt.date.fromisoformat(env("CHARGING_PERIODS_FROM", "2026-04-06"))
 # A report file made in the background can be downloaded for this many hours; then it is removed.
 REPORT_FILES_HOURS = int(env("REPORT_FILES_HOURS", "24"))
+# An invoice the wizard left unfinished (an InvoiceDraft) and not changed for this many days is deleted by
+# the leftovers sweep; a receipt uploaded but in no expense claim is deleted once this many hours old
+# (more than a session's 12 hours at most, in which the claim form keeps it for the claim).
+INVOICE_DRAFT_STALE_DAYS = int(env("INVOICE_DRAFT_STALE_DAYS", "30"))
+RECEIPT_ORPHAN_HOURS = int(env("RECEIPT_ORPHAN_HOURS", "24"))
 # A resolved dispute or query can be reopened for this many days; then it closes.
 DISPUTE_REOPEN_DAYS = int(env("DISPUTE_REOPEN_DAYS", "14"))
 PORTAL_SUPPORT_EMAIL = env("PORTAL_SUPPORT_EMAIL", "provider.portal@wyvern.example.gov.uk")
@@ -249,10 +254,12 @@ if PORTAL_ENV == "test":
     # sign-in fixtures quick.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
 
-# Sessions: 30 minutes idle (every request saves the session, so activity extends it; the page warns
-# before it ends), 12 hours at most from sign-in (portal.accounts.middleware).
+# Sessions: 30 minutes idle (activity extends it: the session is saved again at most once a minute; the
+# page warns before it ends), 12 hours at most from sign-in (portal.accounts.middleware). Read through the
+# cache, written to both (a signed-in page reads its session without a query).
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_AGE = 30 * 60
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_REFRESH_SECONDS = 60
 SESSION_ABSOLUTE_SECONDS = 12 * 60 * 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
@@ -310,7 +317,7 @@ BACKOFFICE_HEARTBEAT_STALE_SECONDS = 180
 # Cache: rate limits must be shared by every process (web workers, worker).
 if env("CACHE_URL"):
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env("CACHE_URL")}
+        "default": {"BACKEND": "portal.redis_cache.SharedClientRedisCache", "LOCATION": env("CACHE_URL")}
     }
 else:
     CACHES = {
@@ -355,6 +362,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Documents made by workers (remittances/documents.py): expired files removed, lost requests re-driven;
     # foster carers' annual statements once the financial year has closed (and March's last run is in).
     "documents-sweep": {"task": "remittances.tasks.documents_sweep", "schedule": 300.0},
+    # Invoice drafts nobody finished and receipts no claim kept (remittances/services_invoices.py), nightly.
+    "invoice-leftovers-sweep": {
+        "task": "remittances.tasks.invoice_leftovers_sweep",
+        "schedule": crontab(hour=3, minute=30),
+    },
     "annual-statements": {
         "task": "remittances.tasks.annual_statements_for_closed_year",
         "schedule": crontab(minute=0, hour=4, day_of_month=2, month_of_year=4),

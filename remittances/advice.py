@@ -200,17 +200,19 @@ def advice_rows(*, provider: Provider, lines: Sequence[RemittanceLine], links: b
                 provider=provider, portal_ref__in=adjustment_refs
             ).values_list("portal_ref", "thread_id", "thread__kind")
         }
-    items: dict[tuple[str, str], int] = {}
+    # (kind, portal reference) → (primary key, the provider's own name for it: an invoice by its number)
+    items: dict[tuple[str, str], tuple[int, str]] = {}
     for kind, (model_name, _url) in ITEM_PAGES.items():
         item_refs = {line.portal_ref for line in lines if line.kind == kind and line.portal_ref}
         if item_refs:
             model = apps.get_model("remittances", model_name)
-            for ref, pk in (
+            name_field = "provider_invoice_number" if kind == RemittanceLine.Kind.INVOICE else "portal_ref"
+            for ref, pk, name in (
                 model.objects.for_provider(provider)
                 .filter(portal_ref__in=item_refs)
-                .values_list("portal_ref", "pk")
+                .values_list("portal_ref", "pk", name_field)
             ):
-                items[(kind, ref)] = pk
+                items[(kind, ref)] = (pk, name)
     return [_row(line, names, actuals, threads, items, links=links) for line in lines]
 
 
@@ -219,7 +221,7 @@ def _row(
     names: dict[str, str],
     actuals: dict[int, tuple[dt.date, str, str]],
     threads: dict[str, tuple[int, str]],
-    items: dict[tuple[str, str], int],
+    items: dict[tuple[str, str], tuple[int, str]],
     *,
     links: bool,
 ) -> AdviceRow:
@@ -243,8 +245,10 @@ def _row(
     elif line.portal_ref:
         pays = f"{kind_label} {line.portal_ref}"
         item = items.get((line.kind, line.portal_ref))
-        if links and item is not None:
-            url = reverse(ITEM_PAGES[line.kind][1], kwargs={"pk": item})
+        if item is not None:
+            pays = f"{kind_label} {item[1]}"  # the number the agency gave its invoice, as it knows it
+            if links:
+                url = reverse(ITEM_PAGES[line.kind][1], kwargs={"pk": item[0]})
     return AdviceRow(
         pk=line.pk,
         kind=line.kind,

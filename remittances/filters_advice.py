@@ -43,6 +43,9 @@ class RemittanceFilter(django_filters.FilterSet):
         """`years`: the financial years of the history, newest first (`advice.financial_years`)."""
         super().__init__(*args, **kwargs)
         self.filters["year"].extra["choices"] = [(str(year), financial_year_label(year)) for year in years]
+        self.filters["year"].extra["error_messages"] = {
+            "invalid_choice": "Select a financial year from the list"
+        }
 
     def by_payment_run(self, queryset: QuerySet[Remittance], name: str, value: str) -> QuerySet[Remittance]:
         value = value.strip()

@@ -26,6 +26,12 @@ class RemittanceQuerySet(models.QuerySet["Remittance"]):
         return self.all() if user.is_council_staff else self.none()
 
 
+def remittances_of(provider: Provider) -> str:
+    """The name figures built from the provider's remittances depend on (portal.cached): the home page's
+    paid panel. Remittances only ever arrive (never change), through the sync."""
+    return f"remittances:{provider.pk}"
+
+
 class Remittance(models.Model):
     """What one payment run paid one provider, line by line."""
 

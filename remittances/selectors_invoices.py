@@ -9,6 +9,7 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from disputes.models import Thread
 from portal.providers.models import CarePackageLine, Provider, ServiceUser
+from remittances.models import Remittance, RemittanceLine
 from remittances.models_invoices import ExpenseClaim, Invoice, InvoiceLine
 
 if TYPE_CHECKING:
@@ -58,10 +59,29 @@ def invoice_for_provider(*, provider: Provider, pk: int) -> Invoice | None:
     )
 
 
-def invoices_for_staff(*, user: User) -> QuerySet[Invoice]:
-    return Invoice.objects.for_staff(user).select_related(
+def _provider_matches(provider: str) -> Q:
+    provider = provider.strip()
+    return Q(provider__name__icontains=provider) | Q(provider__ref__iexact=provider) if provider else Q()
+
+
+def invoices_for_staff(
+    *, user: User, status: str = "", provider: str = "", reference: str = ""
+) -> QuerySet[Invoice]:
+    """Every provider's invoices for council staff, optionally by status, provider (name or reference)
+    and reference (the provider's invoice number, the portal's or the council's reference)."""
+    invoices = Invoice.objects.for_staff(user).select_related(
         "provider", "service_user", "care_package_line__service_type"
     )
+    if status:
+        invoices = invoices.filter(status=status)
+    reference = reference.strip()
+    if reference:
+        invoices = invoices.filter(
+            Q(provider_invoice_number__iexact=reference)
+            | Q(portal_ref__iexact=reference)
+            | Q(backoffice_ref__iexact=reference)
+        )
+    return invoices.filter(_provider_matches(provider))
 
 
 def invoice_for_staff(*, user: User, pk: int) -> Invoice | None:
@@ -81,8 +101,18 @@ def expense_claim_for_provider(*, provider: Provider, pk: int) -> ExpenseClaim |
     )
 
 
-def expense_claims_for_staff(*, user: User) -> QuerySet[ExpenseClaim]:
-    return ExpenseClaim.objects.for_staff(user).select_related("provider", "service_user")
+def expense_claims_for_staff(
+    *, user: User, status: str = "", provider: str = "", reference: str = ""
+) -> QuerySet[ExpenseClaim]:
+    """Every provider's expense claims for council staff, optionally by status, provider (name or
+    reference) and reference (the portal's or the council's)."""
+    claims = ExpenseClaim.objects.for_staff(user).select_related("provider", "service_user")
+    if status:
+        claims = claims.filter(status=status)
+    reference = reference.strip()
+    if reference:
+        claims = claims.filter(Q(portal_ref__iexact=reference) | Q(backoffice_ref__iexact=reference))
+    return claims.filter(_provider_matches(provider))
 
 
 def expense_claim_for_staff(*, user: User, pk: int) -> ExpenseClaim | None:
@@ -111,4 +141,16 @@ def threads_about_invoice(*, invoice: Invoice) -> QuerySet[Thread]:
         Thread.objects.for_provider(invoice.provider)
         .filter(invoice_ref=invoice.portal_ref)
         .order_by("-last_message_at")
+    )
+
+
+def remittance_paying(*, item: Invoice | ExpenseClaim) -> Remittance | None:
+    """The remittance that paid an invoice or an expense claim (the latest, if the back office paid it in
+    parts), among its own provider's: None while unpaid. The item came from a scoped read already."""
+    kind = RemittanceLine.Kind.INVOICE if isinstance(item, Invoice) else RemittanceLine.Kind.EXPENSE_CLAIM
+    return (
+        Remittance.objects.for_provider(item.provider)
+        .filter(lines__kind=kind, lines__portal_ref=item.portal_ref)
+        .order_by("-paid_on", "-ref")
+        .first()
     )

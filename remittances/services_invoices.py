@@ -23,6 +23,10 @@ about), checked at the step that asks and again, all together, when the invoice 
   its name or the browser's word, smaller than 10 MB.
 - EXP-04 A child, when one is named, is placed with the provider.
 
+What is left behind is swept nightly (`invoice_leftovers_sweep`, beat): drafts nobody changed for
+`INVOICE_DRAFT_STALE_DAYS` days, and receipt files no claim holds once `RECEIPT_ORPHAN_HOURS` old, each
+deletion audited.
+
 The states and their moves are `STATUS_TRANSITIONS`: the back office's word moves them; a repeat, or any
 word after "paid", changes nothing.
 """
@@ -31,13 +35,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_UP, Decimal, InvalidOperation
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
@@ -420,11 +427,17 @@ class DraftCheck:
     lines: list[PricedLine] = field(default_factory=list)
     total: Decimal = field(default_factory=lambda: D("0.00"))
     problems: list[tuple[str, str]] = field(default_factory=list)  # (step, message)
+    # The rules' refusals of answers already given, by step (the step's page shows its own again).
+    refusals: dict[str, SubmissionError] = field(default_factory=dict)
 
     @property
     def next_step(self) -> str | None:
         """The first step not answered, or answered in a way the rules now refuse; None when done."""
         return self.problems[0][0] if self.problems else None
+
+    def refuse(self, step: str, error: SubmissionError) -> None:
+        self.problems.append((step, str(error)))
+        self.refusals.setdefault(step, error)
 
 
 def invoice_draft_check(draft: InvoiceDraft) -> DraftCheck:
@@ -432,8 +445,17 @@ def invoice_draft_check(draft: InvoiceDraft) -> DraftCheck:
     answer was given, and another invoice may have been sent)."""
     check = DraftCheck(draft)
     line = draft.care_package_line
-    if line is None or not invoice_placements(provider=draft.provider).filter(pk=line.pk).exists():
+    if line is None:
         check.problems.append(("line", "Select the child and placement the invoice is for"))
+        return check
+    if not invoice_placements(provider=draft.provider).filter(pk=line.pk).exists():
+        check.refuse(
+            "line",
+            SubmissionError(
+                "The placement you chose can no longer be invoiced for: select the child and placement again",
+                field="line",
+            ),
+        )
         return check
     start, end = draft.period_start, draft.period_end
     if start is None or end is None:
@@ -443,11 +465,14 @@ def invoice_draft_check(draft: InvoiceDraft) -> DraftCheck:
             guard_period(line, start, end)
             guard_no_overlap(draft.provider, line.service_user, start, end)
         except SubmissionError as error:
-            check.problems.append(("period", str(error)))
+            check.refuse("period", error)
     try:
         guard_invoice_number(draft.provider, draft.provider_invoice_number)
     except SubmissionError as error:
-        check.problems.append(("number", str(error)))
+        if draft.provider_invoice_number:
+            check.refuse("number", error)
+        else:
+            check.problems.append(("number", str(error)))
     check.lines = [priced(line, entry["description"], D(entry["quantity"])) for entry in draft.lines]
     check.total = sum((priced_line.amount for priced_line in check.lines), D("0.00"))
     if not check.lines:
@@ -458,7 +483,7 @@ def invoice_draft_check(draft: InvoiceDraft) -> DraftCheck:
                 guard_line(priced_line.description, priced_line.quantity)
             guard_capacity(line, start, end, [priced_line.quantity for priced_line in check.lines])
         except SubmissionError as error:
-            check.problems.append(("lines", str(error)))
+            check.refuse("lines", error)
     check.problems.sort(key=lambda problem: STEPS.index(problem[0]))
     return check
 
@@ -823,3 +848,130 @@ def submission_refused(*, kind: str, body: dict[str, Any], reason: str) -> bool:
         status=Status.REJECTED,
         reason=f"The council's finance system refused it: {reason}",
     )
+
+
+# Leftovers: invoices nobody finished, receipts no claim kept -----------------------------------------
+
+
+@dataclass(frozen=True)
+class LeftoversSwept:
+    drafts: int
+    receipts: int
+
+
+def invoice_drafts_stale_remove(*, limit: int = 500) -> int:
+    """Delete the invoice drafts nobody has changed for `INVOICE_DRAFT_STALE_DAYS` days, each with an audit
+    event saying whose it was and what it held. A draft being saved meanwhile is skipped (it is locked),
+    and one saved since the list was read is kept (its age is checked again under the lock). Returns how
+    many were deleted; a second run deletes nothing more."""
+    cutoff = clock.now() - dt.timedelta(days=settings.INVOICE_DRAFT_STALE_DAYS)
+    drafts = InvoiceDraft.objects.all_providers_for_sync()
+    stale = list(
+        drafts.filter(updated_at__lt=cutoff).order_by("updated_at").values_list("pk", flat=True)[:limit]
+    )
+    removed = 0
+    for draft_id in stale:
+        with transaction.atomic():
+            draft = (
+                drafts.select_for_update(of=("self",), skip_locked=True)
+                .select_related("provider", "created_by", "care_package_line__service_user")
+                .filter(pk=draft_id, updated_at__lt=cutoff)
+                .first()
+            )
+            if draft is None:
+                continue
+            line = draft.care_package_line
+            audit_record(
+                action="remittances.invoice_draft.removed",
+                actor=None,
+                obj=draft,
+                provider=draft.provider,
+                data={
+                    "reason": f"not changed for {settings.INVOICE_DRAFT_STALE_DAYS} days",
+                    "created_by": draft.created_by.email,
+                    "created_at": draft.created_at.isoformat(),
+                    "updated_at": draft.updated_at.isoformat(),
+                    "child": line.service_user.ref if line else None,
+                    "care_package_line": line.ref if line else None,
+                    "period": [draft.period_start.isoformat(), draft.period_end.isoformat()]
+                    if draft.period_start and draft.period_end
+                    else None,
+                    "number": draft.provider_invoice_number,
+                    "lines": len(draft.lines),
+                },
+            )
+            draft.delete()
+            removed += 1
+    if removed:
+        logger.info(
+            "Deleted %d invoice drafts not changed for %d days", removed, settings.INVOICE_DRAFT_STALE_DAYS
+        )
+    return removed
+
+
+_STORED_NAME = re.compile(r"[0-9a-f]{32}")
+
+
+def _old_receipt_files(cutoff: float, batch: int) -> Iterator[dict[str, os.stat_result]]:
+    """The receipt folder's stored files older than `cutoff` (a timestamp), `batch` at a time."""
+    folder = Path(settings.VAR_DIR) / "files" / RECEIPT_FOLDER  # where portal.files.store puts them
+    if not folder.is_dir():
+        return
+    chunk: dict[str, os.stat_result] = {}
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if not _STORED_NAME.fullmatch(entry.name) or not entry.is_file(follow_symlinks=False):
+                continue
+            stat = entry.stat(follow_symlinks=False)
+            if stat.st_mtime < cutoff:
+                chunk[entry.name] = stat
+                if len(chunk) >= batch:
+                    yield chunk
+                    chunk = {}
+    if chunk:
+        yield chunk
+
+
+def expense_receipts_orphaned_remove(*, limit: int = 1000, batch: int = 500) -> int:
+    """Delete the receipt files no expense claim holds, once `RECEIPT_ORPHAN_HOURS` old: receipts uploaded
+    with a claim that was never sent (the claim form keeps one in the session while the rest is put right,
+    at most a session's 12 hours), or replaced by another before it was. Each is audited. The files claims
+    hold are never touched, whatever their age. Returns how many were deleted (at most `limit` a run)."""
+    cutoff = (clock.now() - dt.timedelta(hours=settings.RECEIPT_ORPHAN_HOURS)).timestamp()
+    removed = 0
+    for chunk in _old_receipt_files(cutoff, batch):
+        held = set(
+            ExpenseClaim.objects.all_providers_for_sync()
+            .filter(receipt_stored_as__in=list(chunk))
+            .values_list("receipt_stored_as", flat=True)
+        )
+        for name, stat in chunk.items():
+            if name in held:
+                continue
+            try:
+                files.stored_path(RECEIPT_FOLDER, name).unlink()
+            except FileNotFoundError:  # another sweep got there first
+                continue
+            audit_record(
+                action="remittances.expense_receipt.removed",
+                actor=None,
+                data={
+                    "reason": f"in no expense claim after {settings.RECEIPT_ORPHAN_HOURS} hours",
+                    "stored_as": name,
+                    "size": stat.st_size,
+                    "uploaded_at": dt.datetime.fromtimestamp(stat.st_mtime, tz=dt.UTC).isoformat(),
+                },
+            )
+            removed += 1
+            if removed >= limit:
+                break
+        if removed >= limit:
+            break
+    if removed:
+        logger.info("Deleted %d receipts in no expense claim", removed)
+    return removed
+
+
+def invoice_leftovers_sweep() -> LeftoversSwept:
+    """The nightly sweep (beat): stale invoice drafts, then receipts no claim holds."""
+    return LeftoversSwept(drafts=invoice_drafts_stale_remove(), receipts=expense_receipts_orphaned_remove())

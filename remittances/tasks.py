@@ -1,25 +1,18 @@
 """Background work of remittances (thin, idempotent tasks, keys in): documents made on request and the
-sweep that removes expired files and re-drives documents a lost task left waiting."""
+sweep that removes expired files and re-drives documents a lost task left waiting; the nightly sweep of
+invoice drafts and receipts left behind."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from celery import shared_task
-from django.db import OperationalError
 
+from portal.documents import MAKE_TASK_OPTIONS
 from remittances import documents
 
 
-@shared_task(
-    bind=True,
-    acks_late=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=30,
-    retry_backoff_max=600,
-    retry_jitter=True,
-    max_retries=5,
-)
+@shared_task(**MAKE_TASK_OPTIONS)
 def document_make_task(self: Any, document_id: str) -> str:
     """Make one requested document (a no-op once made, or while another run is making it)."""
     return documents.document_make(document_id=document_id)
@@ -38,3 +31,13 @@ def annual_statements_for_closed_year() -> int:
     from remittances.statements import annual_statements_for_closed_year as ask
 
     return ask()
+
+
+@shared_task(acks_late=True)
+def invoice_leftovers_sweep() -> dict[str, int]:
+    """Delete invoice drafts nobody finished and receipts no expense claim holds (a second run finds
+    nothing more to delete)."""
+    from remittances.services_invoices import invoice_leftovers_sweep as sweep
+
+    swept = sweep()
+    return {"drafts": swept.drafts, "receipts": swept.receipts}

@@ -113,12 +113,12 @@ class RemittanceListView(AdviceMixin, TemplateView):
             else Remittance.objects.for_provider(self.provider)
         )
         filter_class = StaffRemittanceFilter if self.staff else RemittanceFilter
-        filterset = filter_class(
-            self.request.GET or None, queryset=self.remittances(), years=advice.financial_years(base)
-        )
+        years = advice.financial_years(base)
+        filterset = filter_class(self.request.GET or None, queryset=self.remittances(), years=years)
         context.update(
             filterset=filterset,
             form=filterset.form,
+            has_remittances=bool(years),  # every remittance has a year: none means none at all
             staff=self.staff,
             detail_url=self.url("remittances"),
             **paginate(self.request, filterset.qs, per_page=LIST_PER_PAGE),

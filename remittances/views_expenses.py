@@ -29,7 +29,7 @@ from remittances import services_invoices as services
 from remittances.forms_invoices import ExpenseClaimForm
 from remittances.models_invoices import ExpenseClaim, SubmissionStatus
 from remittances.services_invoices import RECEIPT_FOLDER, Receipt, SubmissionError, long_date
-from remittances.views_invoices import add_error
+from remittances.views_invoices import add_error, paid_in_rows
 
 CLAIMS_PER_PAGE = 50
 SESSION_RECEIPT = "expense_claim_receipt"
@@ -73,6 +73,7 @@ def claim_context(claim: ExpenseClaim, *, staff: bool) -> dict[str, Any]:
             None,
         ),
     ]
+    rows += paid_in_rows(claim, staff=staff)
     if staff:
         rows.insert(0, ("Provider", f"{claim.provider.name} ({claim.provider.ref})", None))
     receipt_url = ""
@@ -202,10 +203,12 @@ class CouncilExpenseMixin(PermissionRequiredMixin):
 
 class CouncilExpenseClaimsView(CouncilExpenseMixin, View):
     def get(self, request: HttpRequest) -> HttpResponse:
-        claims = selectors.expense_claims_for_staff(user=self.user)
         status = request.GET.get("status", "")
-        if status in SubmissionStatus.values:
-            claims = claims.filter(status=status)
+        status = status if status in SubmissionStatus.values else ""
+        provider, reference = request.GET.get("provider", "")[:200], request.GET.get("reference", "")[:64]
+        claims = selectors.expense_claims_for_staff(
+            user=self.user, status=status, provider=provider, reference=reference
+        )
         return render(
             request,
             "remittances/expenses/claim_list.html",
@@ -214,6 +217,8 @@ class CouncilExpenseClaimsView(CouncilExpenseMixin, View):
                 "staff": True,
                 "statuses": SubmissionStatus.choices,
                 "status": status,
+                "provider_q": provider,
+                "reference": reference,
             },
         )
 

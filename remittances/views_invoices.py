@@ -15,13 +15,15 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.html import format_html
 from django.views import View
 
-from portal import permissions
+from portal import clock, permissions
 from portal.access import PermissionRequiredMixin
 from portal.formatting import money, quantity
 from portal.pagination import paginate
@@ -29,7 +31,7 @@ from portal.providers.models import CarePackageLine, ServiceType
 from remittances import selectors_invoices as selectors
 from remittances import services_invoices as services
 from remittances.forms_invoices import LineForm, NumberForm, PeriodForm, PlacementForm, placement_label
-from remittances.models_invoices import Invoice, InvoiceDraft, SubmissionStatus
+from remittances.models_invoices import ExpenseClaim, Invoice, InvoiceDraft, SubmissionStatus
 from remittances.services_invoices import SubmissionError, long_date
 
 INVOICES_PER_PAGE = 50
@@ -59,6 +61,18 @@ def add_error(form: forms.Form, error: SubmissionError) -> None:
     form.add_error(name if name in form.fields else None, str(error))
 
 
+def show_refusal(form: forms.Form, error: SubmissionError, *, on_form: bool = False) -> None:
+    """Put the rules' refusal of an answer already given on the step's unbound form (the page as first
+    shown), so that a step the wizard comes back to says why: the placement's dates, or another invoice,
+    may have changed since the answer was given. `on_form`: on the form as a whole, not on a field."""
+    form.full_clean()  # unbound: no errors yet, nothing cleaned
+    form.cleaned_data = {}
+    if on_form:
+        form.add_error(None, str(error))
+    else:
+        add_error(form, error)
+
+
 def period_text(start: Any, end: Any) -> str:
     return f"{long_date(start)} to {long_date(end)}" if start and end else ""
 
@@ -77,6 +91,10 @@ class DraftMixin(InvoiceMixin):
             return super().dispatch(request, *args, **kwargs)
         except services.DraftNotFound as error:  # sent or deleted meanwhile (another tab)
             raise Http404("No such draft invoice") from error
+
+    def refusal(self, draft: InvoiceDraft, step: str) -> SubmissionError | None:
+        """What the rules now refuse in the answer this step already has, if anything."""
+        return services.invoice_draft_check(draft).refusals.get(step)
 
     def get_draft(self, draft_id: uuid.UUID) -> InvoiceDraft:
         try:
@@ -114,10 +132,25 @@ class InvoicesView(InvoiceMixin, View):
             "remittances/invoices/invoice_list.html",
             {
                 **paginate(request, invoices, per_page=INVOICES_PER_PAGE),
-                "drafts": [(draft, _draft_summary(draft)) for draft in drafts],
+                "drafts": [(draft, _draft_summary(draft), _draft_resume_url(draft)) for draft in drafts],
+                "draft_days": settings.INVOICE_DRAFT_STALE_DAYS,
                 "staff": False,
             },
         )
+
+
+def _draft_resume_url(draft: InvoiceDraft) -> str:
+    """Where to take an unfinished invoice up again: its first question not answered yet, else the check
+    page (which says what the rules refuse, if anything). From the answers alone: no query a draft."""
+    if draft.care_package_line_id is None:
+        return step_url("line", draft)
+    if draft.period_start is None or draft.period_end is None:
+        return step_url("period", draft)
+    if not draft.provider_invoice_number:
+        return step_url("number", draft)
+    if not draft.lines:
+        return step_url("lines", draft)
+    return reverse("invoice_draft_check", kwargs={"draft": draft.pk})
 
 
 def _draft_summary(draft: InvoiceDraft) -> str:
@@ -128,6 +161,16 @@ def _draft_summary(draft: InvoiceDraft) -> str:
     if draft.provider_invoice_number:
         parts.append(f"invoice number {draft.provider_invoice_number}")
     return ", ".join(parts)
+
+
+def paid_in_rows(item: Invoice | ExpenseClaim, *, staff: bool) -> list[tuple[str, Any, None]]:
+    """A "Paid in" row naming the remittance that paid the item, linked, once one has."""
+    remittance = selectors.remittance_paying(item=item)
+    if remittance is None:
+        return []
+    url = reverse("council_remittance" if staff else "remittance", args=[remittance.ref])
+    link = format_html('<a class="govuk-link" href="{}">Remittance {}</a>', url, remittance.ref)
+    return [("Paid in", format_html("{}, paid on {}", link, long_date(remittance.paid_on)), None)]
 
 
 def invoice_context(invoice: Invoice, *, staff: bool) -> dict[str, Any]:
@@ -150,6 +193,7 @@ def invoice_context(invoice: Invoice, *, staff: bool) -> dict[str, Any]:
             None,
         ),
     ]
+    rows += paid_in_rows(invoice, staff=staff)
     if staff:
         rows.insert(0, ("Provider", f"{invoice.provider.name} ({invoice.provider.ref})", None))
     return {
@@ -216,6 +260,9 @@ class InvoicePlacementView(DraftMixin, View):
         placements = list(services.invoice_placements(provider=self.provider))
         line = found.care_package_line
         form = PlacementForm(initial={"line": line.ref if line else ""}, placements=placements)
+        error = self.refusal(found, "line")
+        if error is not None:
+            show_refusal(form, error)
         return self.page(found, form, placements=placements, back_url=reverse("invoices"))
 
     def post(self, request: HttpRequest, draft: uuid.UUID) -> HttpResponse:
@@ -242,20 +289,21 @@ class InvoicePeriodView(DraftMixin, View):
 
     def context(self, draft: InvoiceDraft) -> dict[str, Any]:
         line = draft.care_package_line
-        return {
-            "back_url": step_url("line", draft),
-            "placement_dates": (
-                f"The placement started on {long_date(line.start_date)}"
-                + (f" and ends on {long_date(line.end_date)}" if line and line.end_date else "")
-                + "."
-                if line
-                else ""
-            ),
-        }
+        dates = ""
+        if line is not None:
+            dates = f"The placement started on {long_date(line.start_date)}"
+            if line.end_date:
+                ended = "ended" if line.end_date < clock.today() else "ends"
+                dates += f" and {ended} on {long_date(line.end_date)}"
+            dates += "."
+        return {"back_url": step_url("line", draft), "placement_dates": dates}
 
     def get(self, request: HttpRequest, draft: uuid.UUID) -> HttpResponse:
         found = self.get_draft(draft)
         form = PeriodForm(initial={"period_start": found.period_start, "period_end": found.period_end})
+        error = self.refusal(found, "period")
+        if error is not None:
+            show_refusal(form, error)
         return self.page(found, form, **self.context(found))
 
     def post(self, request: HttpRequest, draft: uuid.UUID) -> HttpResponse:
@@ -283,6 +331,9 @@ class InvoiceNumberView(DraftMixin, View):
     def get(self, request: HttpRequest, draft: uuid.UUID) -> HttpResponse:
         found = self.get_draft(draft)
         form = NumberForm(initial={"number": found.provider_invoice_number})
+        error = self.refusal(found, "number")
+        if error is not None:
+            show_refusal(form, error)
         return self.page(found, form, back_url=step_url("period", found))
 
     def post(self, request: HttpRequest, draft: uuid.UUID) -> HttpResponse:
@@ -321,6 +372,11 @@ def suggested_line(draft: InvoiceDraft) -> dict[str, str]:
     }
 
 
+def lines_refused(error: SubmissionError) -> str:
+    """The rules' refusal of the lines already added, with what to do about it."""
+    return f"{error}. Remove a line and add it again with a quantity that fits, or change the period"
+
+
 class InvoiceLinesView(DraftMixin, View):
     """The lines so far, each with a Remove button, and a line to add: "Add another line" stays here,
     "Continue" adds what was typed (if anything) and goes on."""
@@ -331,6 +387,9 @@ class InvoiceLinesView(DraftMixin, View):
         check = services.invoice_draft_check(draft)
         line = draft.care_package_line
         unit = line.service_type.unit if line else ""
+        if unit:  # the quantity is in the placement's unit: say which
+            form.fields["quantity"].label = f"Quantity, in {unit}"
+            form.fields["quantity"].help_text = "For example, 4 or 4.5"
         return self.page(
             draft,
             form,
@@ -345,6 +404,9 @@ class InvoiceLinesView(DraftMixin, View):
     def get(self, request: HttpRequest, draft: uuid.UUID) -> HttpResponse:
         found = self.get_draft(draft)
         form = LineForm(initial=suggested_line(found) if not found.lines else {})
+        error = self.refusal(found, "lines")
+        if error is not None:  # about the lines so far (they no longer fit the period), not the new one
+            show_refusal(form, SubmissionError(lines_refused(error)), on_form=True)
         return self.render_lines(found, form)
 
     def post(self, request: HttpRequest, draft: uuid.UUID) -> HttpResponse:
@@ -360,8 +422,11 @@ class InvoiceLinesView(DraftMixin, View):
         form = LineForm(request.POST)
         if form.is_valid():
             if form.is_empty and going_on and found.lines:
-                return HttpResponseRedirect(next_url(found))
-            if form.is_empty and going_on:
+                error = self.refusal(found, "lines")
+                if error is None:
+                    return HttpResponseRedirect(next_url(found))
+                form.add_error(None, lines_refused(error))  # going on would only come back here: say why
+            elif form.is_empty and going_on:
                 form.add_error("description", "Add at least one line to the invoice")
             else:
                 try:
@@ -414,6 +479,7 @@ class InvoiceCheckView(DraftMixin, View):
             lines_url=step_url("lines", draft),
             problems=problems,
             discard_url=reverse("invoice_draft_discard", kwargs={"draft": draft.pk}),
+            draft_days=settings.INVOICE_DRAFT_STALE_DAYS,
         )
 
     def get(self, request: HttpRequest, draft: uuid.UUID) -> HttpResponse:
@@ -450,10 +516,12 @@ class CouncilInvoicesView(PermissionRequiredMixin, View):
     permission_required = permissions.VIEW_ALL_INVOICES_AND_EXPENSES
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        invoices = selectors.invoices_for_staff(user=self.user)
         status = request.GET.get("status", "")
-        if status in SubmissionStatus.values:
-            invoices = invoices.filter(status=status)
+        status = status if status in SubmissionStatus.values else ""
+        provider, reference = request.GET.get("provider", "")[:200], request.GET.get("reference", "")[:64]
+        invoices = selectors.invoices_for_staff(
+            user=self.user, status=status, provider=provider, reference=reference
+        )
         return render(
             request,
             "remittances/invoices/invoice_list.html",
@@ -463,6 +531,8 @@ class CouncilInvoicesView(PermissionRequiredMixin, View):
                 "staff": True,
                 "statuses": SubmissionStatus.choices,
                 "status": status,
+                "provider_q": provider,
+                "reference": reference,
             },
         )
 

@@ -12,6 +12,7 @@ from django.views.generic import TemplateView
 
 from portal import permissions
 from portal.access import PermissionRequiredMixin
+from portal.providers.models import Provider
 from remittances import statements
 from remittances.models import DocumentRequest
 
@@ -30,6 +31,7 @@ class AnnualStatementsView(PermissionRequiredMixin, TemplateView):
             .filter(kind=DocumentRequest.Kind.ANNUAL_STATEMENT_PDF)
         }
         context["years"] = [(year, live.get(year.year)) for year in years]
+        context["foster_carer"] = self.provider.kind == Provider.Kind.FOSTER_CARER
         return context
 
 

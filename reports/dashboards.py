@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from actuals import calendar
-from portal import clock, permissions
+from portal import cached, clock, permissions
 from portal.formatting import money
+from remittances.models import remittances_of
 from reports import charts, periods, selectors
 from reports.tables import share
 
@@ -90,7 +91,11 @@ def provider_dashboard(*, provider: Provider) -> Panel:
     """The provider's home page panel: what it was paid in each of the last six months."""
     from django.urls import reverse
 
-    paid = selectors.provider_paid_by_month(provider=provider)
+    paid = cached.figure(
+        f"paid-by-month:{clock.today():%Y-%m}:{provider.pk}",
+        depends_on=[remittances_of(provider)],
+        compute=lambda: selectors.provider_paid_by_month(provider=provider),
+    )
     bars = [charts.Bar(periods.month_label(month), amount, money(amount)) for month, amount in paid]
     return Panel(
         "Paid in the last six months",

@@ -49,7 +49,19 @@ def _styled(sheet: Any, value: Any, number_format: str) -> WriteOnlyCell:
 
 
 def _converter(sheet: Any, kind: str) -> Callable[[Any], Any]:
-    """How a column's values become cells."""
+    """How a column's values become cells. Text, in whatever column (a totals row's label, a value a
+    report gives as words), is only ever text: openpyxl takes a string that starts with "=" for a formula."""
+    convert = _typed_converter(sheet, kind)
+
+    def cell(value: Any) -> Any:
+        if isinstance(value, str):
+            return text_cell(sheet, value)
+        return convert(value)
+
+    return cell
+
+
+def _typed_converter(sheet: Any, kind: str) -> Callable[[Any], Any]:
     if kind == "text":
         return lambda v: None if v is None else text_cell(sheet, str(v))
     if kind == "money":

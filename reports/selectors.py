@@ -285,10 +285,17 @@ RULE_SEVERITY = {rule.id: rule.severity for rule in RULES}
 
 def _with_outcome(exceptions: QuerySet[LineException]) -> QuerySet[LineException]:
     """Each exception with what became of its line: one of OUTCOMES (the line's state, and the outcome of
-    the latest dispute raised on it, if any)."""
+    the latest dispute the council raised on it in review, if any)."""
+    # The council's disputes on the line as confirmed (raised in review), not a provider's payment dispute
+    # about it once paid: that one says nothing of what the review decided.
     dispute = (
         Thread.objects.all_providers_for_workers()
-        .filter(lines=OuterRef("line_id"), kind=Thread.Kind.DISPUTE)
+        .filter(
+            lines=OuterRef("line_id"),
+            kind=Thread.Kind.DISPUTE,
+            claimed_amount__isnull=True,
+            remittance_line__isnull=True,
+        )
         .order_by("-raised_at", "-pk")
     )
     return exceptions.annotate(
@@ -419,7 +426,8 @@ def variance_aggregates() -> dict[str, Any]:
         "extra_sum": Sum("extra"),
         "planned_amount": Sum(_line_amount("planned")),
         "delivered_amount": Sum(_line_amount("delivered")),
-        "paid_amount": Sum("amount"),
+        # A line whose dispute was upheld before it was sent keeps its amount but pays nothing.
+        "paid_amount": Sum("amount", filter=~Q(status=Status.NOT_PAYABLE)),
     }
 
 
@@ -521,7 +529,8 @@ VARIANCE_NOTES = [
     "less planned.",
     "Planned £ and delivered £ are those quantities at each line's rate, rounded half up to the penny once "
     "a line. Paid £ is what each line pays (DOMAIN.md, “What is paid”: delivered, frustrated and "
-    "referenced extra for care paid on actuals; the plan and referenced extra for care paid on plan).",
+    "referenced extra for care paid on actuals; the plan and referenced extra for care paid on plan); a "
+    "line not payable (the council's challenge to it upheld) pays nothing.",
 ]
 
 
@@ -712,7 +721,14 @@ def charging_report(
         row["period"]: row
         for row in lines.order_by().annotate(period=period_of).values("period").annotate(**aggregates)
     }
-    weeks = [week for p in spans for week in p.weeks if week <= today] if user.is_council_staff else []
+    # The weeks someone could have confirmed: from the portal's first week (a period it starts in the middle
+    # of was claimed the old way before it) to the week in progress.
+    first_week = calendar.week_start_of(settings.ACTUALS_FROM)
+    weeks = (
+        [week for p in spans for week in p.weeks if first_week <= week <= today]
+        if user.is_council_staff
+        else []
+    )
     unconfirmed: Counter[int] = Counter()
     unconfirmed_by_provider: Counter[int] = Counter()
     for expected in expected_weeks(weeks=weeks, provider=provider):
@@ -828,7 +844,8 @@ def charging_report(
             f"{periods.short(settings.CHARGING_PERIODS_FROM)} (the first week of the financial year).",
             "Confirmed: the provider has confirmed the line. Accepted: the back office has accepted it (or "
             "paid it). A period is ready to charge once it has ended, every expected provider week is "
-            "confirmed and every line is accepted (or settled as not payable in a dispute).",
+            "confirmed and every line is accepted (or settled as not payable in a dispute). Weeks before "
+            "the portal's first week were claimed before it and are not counted.",
             "Delivered £: the delivered quantities at the lines' rates, what people's contributions are "
             "capped at.",
         ],
@@ -1231,9 +1248,20 @@ def weeks_outstanding_report(*, provider: Provider) -> Report:
     left to do in each, and the lines the back office rejected, which need correcting."""
     closed = calendar.closure_days()
     due = calendar.week_due(closed=closed)
-    open_weeks = open_earlier_weeks(provider=provider, before=due + dt.timedelta(days=7), closed=closed)
+    before = due + dt.timedelta(days=7)
+    open_weeks = open_earlier_weeks(provider=provider, before=before, closed=closed)
+    # Confirmed weeks with supplementary lines (published after the week was confirmed) still to confirm.
+    supplementary = set(
+        ProviderWeek.objects.for_provider(provider)
+        .filter(state__in=WEEK_CONFIRMED, week_start__lt=before, lines__status=Status.DRAFT)
+        .order_by()
+        .values_list("week_start", flat=True)
+        .distinct()
+    )
     summaries = week_summaries(
-        provider=provider, week_starts=[w.week_start for w in open_weeks], closed=closed
+        provider=provider,
+        week_starts=sorted({w.week_start for w in open_weeks} | supplementary),
+        closed=closed,
     )
     drafts = Counter(
         dict(
@@ -1249,7 +1277,7 @@ def weeks_outstanding_report(*, provider: Provider) -> Report:
     )
     weeks = Table(
         "weeks",
-        "Weeks not confirmed",
+        "Weeks still to confirm",
         [
             Column("Week", "date"),
             Column("State"),
@@ -1262,7 +1290,7 @@ def weeks_outstanding_report(*, provider: Provider) -> Report:
         [
             [
                 s.week_start,
-                s.state_label,
+                "Supplementary lines to confirm" if s.confirmed else s.state_label,
                 s.deadline,
                 s.lines,
                 drafts[s.week_start],
@@ -1294,7 +1322,8 @@ def weeks_outstanding_report(*, provider: Provider) -> Report:
         [weeks, rejected],
         notes=[
             "Weeks with something to confirm (actual lines, or care package lines paid through actuals) "
-            "that are not confirmed yet, back to eight weeks before the week due.",
+            "that are not confirmed yet, back to eight weeks before the week due, and confirmed weeks with "
+            "supplementary lines (care the council added after the week was confirmed) to confirm.",
             "A rejected line is corrected from its week's page, with a reason.",
         ],
     )

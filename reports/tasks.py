@@ -6,20 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from celery import shared_task
-from django.db import OperationalError
 
+from portal.documents import MAKE_TASK_OPTIONS
 from reports import services
 
 
-@shared_task(
-    bind=True,
-    acks_late=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=30,
-    retry_backoff_max=600,
-    retry_jitter=True,
-    max_retries=5,
-)
+@shared_task(**MAKE_TASK_OPTIONS)
 def report_make_task(self: Any, request_id: str) -> str:
     """Make one requested report file (a no-op once made, or while another run is making it)."""
     return services.report_make(request_id=request_id)

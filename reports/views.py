@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.views import View
 
 from portal.access import PermissionRequiredMixin
+from portal.documents import download_headers
 from portal.pagination import paginate
 from reports import services
 from reports.definitions import COUNCIL_REPORTS, PROVIDER_REPORTS, Audience, ReportDefinition, Scope
@@ -34,12 +35,6 @@ STATE_COLOURS = {
     ReportRequest.State.FAILED: "red",
     ReportRequest.State.EXPIRED: "grey",
 }
-
-
-def _download_headers(response: HttpResponseBase) -> HttpResponseBase:
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 class ReportAccessMixin(PermissionRequiredMixin):
@@ -84,7 +79,7 @@ class ReportIndexView(ReportAccessMixin, View):
                         "file": f,
                         "url": self.file_url(f),
                         "title": _title_of(f),
-                        "colour": STATE_COLOURS[f.state],
+                        "colour": STATE_COLOURS[f.shown_state],
                     }
                     for f in files
                 ],
@@ -98,6 +93,21 @@ def _title_of(request_row: ReportRequest) -> str:
         return services.definition_of(request_row).title
     except KeyError:
         return request_row.report
+
+
+def _retry_url(request: HttpRequest, request_row: ReportRequest) -> str:
+    """Where "Try again" posts for a file that failed or was removed: the report's download with the
+    same filters (so the same report, made again), when this user may still run it; "" otherwise."""
+    if request_row.is_pending or request_row.is_ready:
+        return ""
+    try:
+        definition = services.definition_of(request_row)
+    except KeyError:
+        return ""
+    granted: frozenset[str] = getattr(request, "portal_perms", frozenset())
+    if definition.permission not in granted:
+        return ""
+    return f"{reverse(definition.download_url_name)}?{services.retry_query(request_row)}"
 
 
 class ReportDefinitionMixin(ReportAccessMixin):
@@ -178,7 +188,7 @@ class ReportDownloadView(ReportDefinitionMixin, View):
             made = services.report_file(definition=definition, report=report, fmt=fmt)
             response = HttpResponse(made.data, content_type=made.content_type)
             response["Content-Disposition"] = f'attachment; filename="{made.name}"'
-            return _download_headers(response)
+            return download_headers(response)
         try:
             request_row = services.report_request(
                 definition=definition,
@@ -193,9 +203,10 @@ class ReportDownloadView(ReportDefinitionMixin, View):
 
 
 class ReportFileView(ReportAccessMixin, View):
-    """A report file's progress while a worker makes it, then its download. Without JavaScript the page
-    can be asked to reload itself while the file is made (`?auto=1`, a meta refresh the user turns on and
-    off: WCAG 2.2.1), or reloaded with "Check again"."""
+    """A report file's progress while a worker makes it, then its download. With htmx (HX-Request) only
+    the status panel is answered, which the page swaps in every two seconds while the file is made.
+    Without JavaScript the page can be asked to reload itself while the file is made (`?auto=1`, a meta
+    refresh the user turns on and off: WCAG 2.2.1), or reloaded with "Check again"."""
 
     AUTO_REFRESH_SECONDS = 5
 
@@ -206,12 +217,13 @@ class ReportFileView(ReportAccessMixin, View):
         auto = request.GET.get("auto") == "1" and request_row.is_pending
         return render(
             request,
-            "reports/file.html",
+            "reports/_file_status.html" if request.headers.get("HX-Request") else "reports/file.html",
             {
                 "file": request_row,
                 "title": _title_of(request_row),
                 "status_url": self.file_url(request_row),
                 "download_url": self.file_url(request_row, download=True),
+                "retry_url": _retry_url(request, request_row),
                 "auto": auto,
                 "refresh_seconds": self.AUTO_REFRESH_SECONDS,
                 "index_url": reverse("council_reports" if self.audience == "council" else "reports"),
@@ -231,4 +243,4 @@ class ReportFileDownloadView(ReportAccessMixin, View):
             filename=request_row.file_name,
             content_type=services.CONTENT_TYPES[ReportRequest.Format(request_row.format)],
         )
-        return _download_headers(response)
+        return download_headers(response)

@@ -36,6 +36,15 @@ def _mail_to_files(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _cache_cleared() -> None:
+    """Every test starts with an empty cache: figures cached under a generation (portal.cached) name rows
+    by their ids, which the next test (or the next run, on a new database) reuses for other rows."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def email_tasks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The emails whose send task this process has queued (on commit, or by the sweep), in order, kept
     here instead of reaching a broker no worker reads: `mailbox` runs them. Tests with real workers

@@ -28,6 +28,7 @@ from portal.accounts.forms import (
     PasswordConfirmForm,
     SecurityCodeForm,
 )
+from portal.accounts.middleware import session_refresh
 from portal.accounts.models import BackupCodeDevice, User
 from portal.accounts.services import AccountError, CodeMethod
 
@@ -329,4 +330,5 @@ def session_keepalive(request: HttpRequest) -> HttpResponse:
     """Touched by the idle-timeout warning's "Stay signed in": the session is saved, so its 30 minutes restart."""
     if not request.user.is_authenticated:
         return HttpResponse(status=401)
+    session_refresh(request, force=True)
     return HttpResponse(status=204)

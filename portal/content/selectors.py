@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
-from portal import clock
+from portal import cached, clock
 from portal.content.models import GuidancePage, Notice, NoticeRead
 from portal.providers.models import CarePackageLine, Provider
 
@@ -38,10 +38,24 @@ def notices_for_provider(*, provider: Provider) -> QuerySet[Notice]:
     )
 
 
+# What the home page's banners depend on (portal.cached): every notice, and what this user dismissed.
+NOTICES = "notices"
+
+
+def notices_read_by(user: User) -> str:
+    return f"notices:read:{user.pk}"
+
+
 def notices_unread(*, provider: Provider, user: User) -> list[Notice]:
-    """The home page's banners: the provider's notices this user has not dismissed (one query)."""
+    """The home page's banners: the provider's notices this user has not dismissed (one query, then
+    cached until a notice changes or the user dismisses one; a notice for a service type shows up to
+    portal.cached's timeout after the provider's first line of that type arrives)."""
     read = NoticeRead.objects.filter(notice=OuterRef("pk"), user=user)
-    return list(notices_for_provider(provider=provider).exclude(Exists(read)))
+    return cached.figure(
+        f"notices-unread:{clock.today()}:{provider.pk}:{user.pk}",
+        depends_on=[NOTICES, notices_read_by(user)],
+        compute=lambda: list(notices_for_provider(provider=provider).exclude(Exists(read))),
+    )
 
 
 def notices_with_read_state(*, provider: Provider, user: User) -> QuerySet[Notice]:

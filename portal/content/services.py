@@ -15,11 +15,11 @@ from django.db import IntegrityError, transaction
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import slugify
 
-from portal import clock
+from portal import cached, clock
 from portal.audit.services import audit_record
 from portal.content.markdown import markdown_render
 from portal.content.models import GuidancePage, Notice, NoticeRead
-from portal.content.selectors import notices_for_provider
+from portal.content.selectors import NOTICES, notices_for_provider, notices_read_by
 
 if TYPE_CHECKING:
     from portal.accounts.models import User
@@ -156,6 +156,7 @@ def notice_create(*, fields: NoticeFields, by: User) -> Notice:
             obj=notice,
             data={key: _plain(value) for key, value in values.items()},
         )
+        cached.changed(NOTICES)
     return notice
 
 
@@ -179,6 +180,7 @@ def notice_change(*, notice_id: int, fields: NoticeFields, revision: int, by: Us
         notice.updated_at, notice.updated_by = clock.now(), by
         notice.save()
         audit_record(action="content.notice.changed", actor=by, obj=notice, data={"changed": changed})
+        cached.changed(NOTICES)
     return notice
 
 
@@ -193,6 +195,7 @@ def notice_withdraw(*, notice_id: int, by: User) -> Notice:
         notice.revision += 1
         notice.save(update_fields=["withdrawn_at", "updated_at", "updated_by", "revision"])
         audit_record(action="content.notice.withdrawn", actor=by, obj=notice, data={"title": notice.title})
+        cached.changed(NOTICES)
     return notice
 
 
@@ -206,6 +209,7 @@ def notice_dismiss(*, notice_id: int, provider: Provider, user: User) -> Notice 
     if notice is None:
         return None
     NoticeRead.objects.get_or_create(notice=notice, user=user, defaults={"read_at": clock.now()})
+    cached.changed(notices_read_by(user))
     return notice
 
 
@@ -305,4 +309,5 @@ def content_rerender() -> int:
                 changed += 1
         if changed:
             audit_record(action="content.rerendered", actor=None, data={"rows": changed})
+            cached.changed(NOTICES)
     return changed

@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
@@ -73,6 +74,14 @@ class ServiceUser(models.Model):
         related_name="+",
         help_text="The provider that reported it: until the council confirms, it flags only their lines.",
     )
+    death_confirmed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the council confirmed the reported death: it then flags every provider's lines.",
+    )
+    death_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = ServiceUserQuerySet.as_manager()
@@ -88,6 +97,10 @@ class ServiceUser(models.Model):
                 | Q(date_of_birth__isnull=True)
                 | Q(deceased_on__gte=F("date_of_birth")),
                 name="service_user_death_after_birth",
+            ),
+            models.CheckConstraint(
+                condition=Q(death_confirmed_at__isnull=True) | Q(death_reported_on__isnull=False),
+                name="service_user_death_confirmed_was_reported",
             ),
         ]
 

@@ -8,7 +8,10 @@ import re
 
 import pytest
 import time_machine
+from django.core.cache import cache
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -369,8 +372,6 @@ def test_sign_in_refuses_an_account_past_ninety_days_even_before_the_daily_task(
 def test_wrong_passwords_lock_sign_in_for_the_account_and_say_nothing_about_existence(
     council: Council,
 ) -> None:
-    from django.core.cache import cache
-
     cache.clear()
     for _ in range(5):
         sign_in_with_password(Client(), council.users["provider_a"].email, "wrong-password-123")
@@ -392,6 +393,42 @@ def test_the_session_ends_twelve_hours_after_sign_in(council: Council) -> None:
     assert client.get(reverse("home")).status_code == 200
     with time_machine.travel(clock.now() + dt.timedelta(hours=12, minutes=1)):
         assert client.get(reverse("home"))["Location"].startswith(reverse("account_login"))
+
+
+def _session_writes(client: Client, url: str) -> tuple[int, list[str]]:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    return response.status_code, [q["sql"] for q in queries.captured_queries if "django_session" in q["sql"]]
+
+
+def test_activity_keeps_the_session_alive_saving_it_at_most_once_a_minute(council: Council) -> None:
+    """30 idle minutes end the session; activity pushes that back, with a write at most once a minute, and
+    the page's warning counts from that write. (Redis drops the cached session at its expiry; moving the
+    clock does not move Redis's, so the test drops it as Redis would.)"""
+    client = client_for(council.users["provider_a"])
+    start = clock.now()
+    with time_machine.travel(start, tick=False):
+        assert _session_writes(client, reverse("home"))[1]  # the first request of a session saves it
+        assert _session_writes(client, reverse("home")) == (200, [])
+    with time_machine.travel(start + dt.timedelta(seconds=50), tick=False):
+        status, writes = _session_writes(client, reverse("care_package_lines"))
+        assert (status, writes) == (200, [])  # within the minute: read, not written
+        page = client.get(reverse("care_package_lines")).content.decode()
+        assert 'data-session-timeout="1750"' in page  # 30 minutes from the save, 50 seconds ago
+    with time_machine.travel(start + dt.timedelta(minutes=20), tick=False):
+        status, writes = _session_writes(client, reverse("home"))
+        assert status == 200 and any(sql.startswith("UPDATE") for sql in writes)
+    with time_machine.travel(start + dt.timedelta(minutes=49), tick=False):
+        cache.clear()
+        assert client.get(reverse("home")).status_code == 200  # 29 minutes after the last save
+    with time_machine.travel(start + dt.timedelta(minutes=49, seconds=30), tick=False):
+        assert client.get(reverse("session_keepalive")).status_code == 204  # "Stay signed in" saves
+    with time_machine.travel(start + dt.timedelta(minutes=79), tick=False):
+        cache.clear()
+        assert client.get(reverse("home")).status_code == 200  # 29.5 minutes after "Stay signed in"
+    with time_machine.travel(start + dt.timedelta(minutes=110), tick=False):
+        cache.clear()
+        assert client.get(reverse("home"))["Location"].startswith(reverse("account_login"))  # 31 idle
 
 
 def test_the_session_key_changes_at_the_password_and_at_the_code(council: Council) -> None:

@@ -10,8 +10,16 @@ import pytest
 import time_machine
 
 from actuals.models import ActualLine, ProviderWeek
-from actuals.selectors import open_earlier_weeks, time_left, week_summaries, week_summary
+from actuals.selectors import (
+    open_earlier_weeks,
+    time_left,
+    week_summaries,
+    week_summary,
+    weeks_with_care_on_actuals,
+)
+from actuals.services import lines_running_in_week
 from portal.clock import LONDON
+from portal.providers.models import CarePackageLine
 from tests.actuals.conftest import (
     AGENCY,
     DEADLINE,
@@ -200,6 +208,31 @@ def test_a_week_already_holding_lines_stays_open_when_nothing_runs_in_it_any_mor
     assert [(summary.week_start, summary.generated) for summary in weeks] == [
         (WEEK - dt.timedelta(weeks=1), True)
     ]
+
+
+@pytest.mark.django_db
+def test_the_weeks_with_care_are_the_weeks_some_line_runs_in(week: dt.date) -> None:
+    """`weeks_with_care_on_actuals` answers, for many weeks at once, what `lines_running_in_week` answers
+    for one: a line ending mid-range, a person who died mid-range, a line starting late, a gap between,
+    a line ended without a date and care paid on invoice (neither counts)."""
+    provider = ProviderFactory()
+    weeks = [WEEK - dt.timedelta(weeks=n) for n in range(10, -1, -1)]
+    CarePackageLineFactory(provider=provider, start_date=weeks[0], end_date=weeks[1] + dt.timedelta(days=2))
+    died = CarePackageLineFactory(provider=provider, start_date=weeks[0], end_date=None)
+    died.service_user.deceased_on = weeks[3] + dt.timedelta(days=6)  # on the week's Sunday: it runs
+    died.service_user.save()
+    CarePackageLineFactory(provider=provider, start_date=weeks[7] + dt.timedelta(days=6), end_date=weeks[8])
+    CarePackageLineFactory(
+        provider=provider, start_date=weeks[0], end_date=None, status=CarePackageLine.Status.ENDED
+    )
+    CarePackageLineFactory(provider=provider, start_date=weeks[0], service_type=service_type(AGENCY))
+    CarePackageLineFactory(start_date=weeks[5])  # another provider's
+
+    found = weeks_with_care_on_actuals(provider=provider, week_starts=weeks)
+
+    lines = CarePackageLine.objects.filter(provider=provider)
+    one_at_a_time = {w for w in weeks if lines_running_in_week(lines, week_start=w).exists()}
+    assert found == one_at_a_time == {weeks[0], weeks[1], weeks[2], weeks[3], weeks[7], weeks[8]}
 
 
 @pytest.mark.parametrize(

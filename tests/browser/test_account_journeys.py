@@ -153,6 +153,7 @@ def test_the_idle_warning_lets_the_user_stay_signed_in(
 ) -> None:
     sign_in(page, live_server.url, council.users["provider_a"])
     settings.SESSION_COOKIE_AGE = 8
+    settings.SESSION_REFRESH_SECONDS = 0  # every page saves the session: its 8 seconds start at the page
     page.goto(f"{live_server.url}/care-package-lines/")
     dialog = page.locator("#session-timeout-dialog")
     expect(dialog).to_be_visible(timeout=10_000)

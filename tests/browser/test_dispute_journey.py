@@ -6,8 +6,11 @@ week is confirmed with one line held for review (its frustrated hours acknowledg
 disputes it from the exception review queue; the provider sees the unread message in the navigation and
 answers with a PDF; the officer opens the file, agrees new figures and resolves the dispute as adjusted;
 the worker sends the line's second version and the back office's ledger records it, accepted, at its own
-amount. Then the provider reports that a person died, and that person's lines of the week in progress are
-flagged. axe is clean on every page; everything is done with the keyboard where it matters.
+amount. From the provider's page the officer opens its weeks and the week, disputes a line that was sent at
+confirmation and upholds it: its version with nothing payable reaches the ledger. Then the provider reports
+that a person died, and that person's lines of the week in progress are flagged; brokerage confirms the
+death from the query, and the flag says so. axe is clean on every page; everything is done with the
+keyboard where it matters.
 """
 
 from __future__ import annotations
@@ -137,7 +140,6 @@ def _journey(rig: Rig, page: Page, browser: Browser, base: str, csp: list[str], 
     staff.get_by_role("button", name="Save outcome").click()
     expect(staff.get_by_role("alert")).to_contain_text(f"{thread.ref} resolved: adjusted.")
     assert_accessible(staff)
-    finance_context.close()
 
     line.refresh_from_db()
     assert (line.version, line.frustrated, line.missed, line.status) == (
@@ -154,6 +156,51 @@ def _journey(rig: Rig, page: Page, browser: Browser, base: str, csp: list[str], 
     [entry] = [e for e in ledger(rig.backoffice, {line.pk})[line.pk] if e["version"] == 2]
     assert (entry["status"], entry["recorded"]) == ("accepted", 1), entry
     assert D(entry["amount"]) == D(entry["computed_amount"]) == line.amount, entry
+
+    # 3b. From the provider's page, the officer disputes a line already sent, on the council's week page ---
+    sent = (
+        ActualLine.objects.for_provider(provider)
+        .filter(week__week_start=WEEK, version=1)
+        .exclude(pk=line.pk)
+        .select_related("care_package_line__service_user")
+        .order_by("pk")
+        .first()
+    )
+    assert sent is not None and sent.status in (ActualLine.Status.SENT, ActualLine.Status.ACCEPTED)
+    staff.goto(f"{base}/council/providers/{provider.ref}/")
+    staff.get_by_test_id("provider-weeks").click()
+    expect(staff.get_by_role("heading", level=1)).to_have_text("Actuals by week")
+    assert_accessible(staff)
+    staff.get_by_test_id("provider-week").get_by_role("link").first.click()
+    sent_row = staff.locator(f"#line-{sent.pk}")
+    expect(sent_row.get_by_test_id("line-status")).to_contain_text(re.compile(r"Sent|Accepted"))
+    expect(staff.locator(f"#line-{line.pk}").get_by_test_id("line-thread")).to_contain_text(thread.ref)
+    assert_accessible(staff)
+    sent_row.get_by_role("checkbox").check()
+    staff.get_by_label("The lines I selected").check()
+    staff.get_by_label("Reason for the dispute").fill("No visit records for Thursday: please send them.")
+    staff.get_by_role("button", name="Raise the dispute").click()
+    expect(staff.get_by_role("alert")).to_contain_text("raised on 1 line")
+    second = Thread.objects.exclude(pk=thread.pk).get(provider=provider)
+    expect(staff.get_by_role("heading", level=1)).to_have_text(second.subject)
+    expect(staff.get_by_test_id("thread-line")).to_contain_text(sent.care_package_line.service_user.name)
+    assert_accessible(staff)
+    staff.get_by_label(re.compile(r"^Upheld")).check()
+    staff.get_by_label("Reason", exact=True).fill("No records came: Thursday is not paid.")
+    staff.get_by_role("button", name="Save outcome").click()
+    expect(staff.get_by_role("alert")).to_contain_text(f"{second.ref} resolved: upheld.")
+    assert_accessible(staff)
+    sent.refresh_from_db()
+    assert (sent.version, sent.amount, sent.delivered) == (2, D("0.00"), D("0"))
+    wait_until(
+        lambda: any(e["version"] == 2 for e in ledger(rig.backoffice, {sent.pk}).get(sent.pk, [])),
+        seconds=30,
+        what="the disputed line's version with nothing payable to reach the back office's ledger",
+    )
+    [nothing] = [e for e in ledger(rig.backoffice, {sent.pk})[sent.pk] if e["version"] == 2]
+    assert (nothing["status"], nothing["recorded"], D(nothing["amount"])) == ("accepted", 1, D("0.00")), (
+        nothing
+    )
 
     # 4. The provider reports a death; the person's lines of the week in progress are flagged -------------
     current = week_start_of(MONDAY_AFTER.date())
@@ -176,4 +223,20 @@ def _journey(rig: Rig, page: Page, browser: Browser, base: str, csp: list[str], 
     )
     expect(flagged.get_by_test_id("exception")).to_contain_text("A provider reported that")
     assert_accessible(page)
+
+    # 5. Brokerage confirms the death from the query: the provider's line now says the council confirmed it
+    # (the officer's session of step 1 still: signing in again could meet the code already used)
+    query = Thread.objects.get(provider=provider, kind=Thread.Kind.QUERY)
+    brokerage = staff
+    brokerage.goto(f"{base}/council/messages/{query.pk}/")
+    expect(brokerage.get_by_test_id("death-report")).to_contain_text("Not confirmed yet")
+    assert_accessible(brokerage)
+    brokerage.get_by_label(re.compile(r"^Confirm the death")).check()
+    brokerage.get_by_label("Message to the provider").fill("Thank you: brokerage will end the package.")
+    brokerage.get_by_role("button", name="Save and answer").click()
+    expect(brokerage.get_by_role("alert")).to_contain_text(f"The death of {person.name} is confirmed")
+    assert_accessible(brokerage)
+    finance_context.close()
+    page.reload()
+    expect(flagged.get_by_test_id("exception")).to_contain_text("The council has confirmed that")
     assert not csp, csp

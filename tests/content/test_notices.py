@@ -151,6 +151,26 @@ def test_dismissing_takes_the_notice_off_this_users_home_page_only(
     assert (read.notice, read.user) == (notice, council.users["provider_a"])
 
 
+def test_the_home_pages_banners_follow_every_change_at_once(
+    council: Council, provider_a_client: Client, provider_a_admin_client: Client
+) -> None:
+    """The banners are cached (portal.cached): a new, changed or withdrawn notice and a dismissal each show
+    on the very next page, for everyone they concern."""
+    assert banners(provider_a_client) == banners(provider_a_admin_client) == []  # cached: no notices
+    notice = a_notice(council, title="First")
+    assert banners(provider_a_client) == banners(provider_a_admin_client) == ["First"]
+    services.notice_change(
+        notice_id=notice.pk, fields=fields(title="First, corrected"), revision=notice.revision,
+        by=council.users["portal_admin"],
+    )  # fmt: skip
+    assert banners(provider_a_client) == ["First, corrected"]
+    provider_a_client.post(reverse("notice_dismiss", args=[notice.pk]))
+    assert banners(provider_a_client) == []
+    assert banners(provider_a_admin_client) == ["First, corrected"]
+    services.notice_withdraw(notice_id=notice.pk, by=council.users["portal_admin"])
+    assert banners(provider_a_admin_client) == []
+
+
 def test_dismissing_twice_is_one_read_and_the_message_says_where_to_find_it(
     council: Council, provider_a_client: Client
 ) -> None:

@@ -354,6 +354,21 @@ def test_unread_counts_and_read_receipts(council: Council, dispute: Thread) -> N
     assert selectors.unread_count(user=council.users["provider_b"], provider=council.provider_b) == 0
 
 
+def test_the_unread_count_follows_the_teams_members(council: Council, dispute: Thread) -> None:
+    """The counts are cached (portal.cached): joining or leaving a team changes a staff member's at once."""
+    manager, finance = council.users["portal_admin"], council.users["finance"]
+    with time_machine.travel(MONDAY_AFTER + dt.timedelta(minutes=5), tick=False):  # after finance raised it
+        services.message_send(
+            thread=dispute, by=council.users["provider_a"], body="Why?", provider=council.provider_a
+        )
+    assert selectors.unread_count(user=finance, provider=None) == 0  # not in the Payments team
+    payments = Team.objects.get(code="payments")
+    services.team_update(team=payments, by=manager, email=payments.email, members=[finance])
+    assert selectors.unread_count(user=finance, provider=None) == 1
+    services.team_update(team=payments, by=manager, email=payments.email, members=[])
+    assert selectors.unread_count(user=finance, provider=None) == 0
+
+
 def test_a_thread_is_assigned_only_to_a_member_of_its_team(council: Council, dispute: Thread) -> None:
     finance = council.users["finance"]
     with pytest.raises(services.DisputeError, match="is not in the Payments team"):

@@ -92,6 +92,8 @@ def a_line(c: Council) -> dict[str, Any]:
 A_WEEK: Callable[[Council], dict[str, Any]] = lambda c: {"week": a_line(c)["week"]}  # noqa: E731
 A_LINE = a_line
 FINANCE_ONLY = expect(302, 403, 403, 403, 403, 200, 403)
+# A council page about providers' records that a provider's login is never told exists (CouncilPageMixin).
+FINANCE_ONLY_UNTOLD = expect(302, 404, 404, 404, 404, 200, 403)
 
 
 def a_held_line(c: Council) -> int:
@@ -391,6 +393,13 @@ MATRIX: dict[str, tuple[Callable[[Council], dict[str, Any]], dict[str, int]]] = 
     # the council's side of the weekly cycle
     "council_exception_review": (NoArgs, FINANCE_ONLY),
     "council_exception": (lambda c: {"pk": a_held_line(c)}, FINANCE_ONLY),
+    # a provider's weeks and a week's lines, with the finance officer's dispute (issue #7): a provider's
+    # login is told these council pages do not exist
+    "council_provider_weeks": (lambda c: {"ref": c.provider_a.ref}, FINANCE_ONLY_UNTOLD),
+    "council_provider_week": (
+        lambda c: {"ref": c.provider_a.ref, "week": a_line(c)["week"]},
+        FINANCE_ONLY_UNTOLD,
+    ),
     "council_deadlines": (NoArgs, COUNCIL_PAGE),
     "council_deadline_reminders": (NoArgs, COUNCIL_PAGE),
     "council_closure_days": (NoArgs, COUNCIL_PAGE),
@@ -413,6 +422,8 @@ MATRIX: dict[str, tuple[Callable[[Council], dict[str, Any]], dict[str, int]]] = 
     "council_thread_answer": (a_thread, expect(302, 403, 403, 403, 403, 405, 405)),
     "council_thread_outcome": (a_thread, expect(302, 403, 403, 403, 403, 405, 403)),
     "council_thread_reopen": (a_thread, expect(302, 403, 403, 403, 403, 405, 405)),
+    "council_thread_death": (a_thread, expect(302, 404, 404, 404, 404, 405, 405)),
+    "council_invoice_dispute": (an_invoice, FINANCE_ONLY_UNTOLD),
     "council_thread_attachment": (an_attachment, COUNCIL_PAGE),
     "council_teams": (NoArgs, PORTAL_ADMIN_ONLY),
     "council_team": (lambda c: {"code": "payments"}, PORTAL_ADMIN_ONLY),

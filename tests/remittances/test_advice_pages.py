@@ -205,3 +205,34 @@ def test_financial_years_run_from_april_to_march() -> None:
     assert advice.financial_year_of(dt.date(2026, 3, 31)) == 2025
     assert advice.financial_year_of(dt.date(2026, 4, 1)) == 2026
     assert advice.financial_year_bounds(2026) == (dt.date(2026, 4, 1), dt.date(2027, 3, 31))
+
+
+def test_a_provider_never_paid_is_told_what_will_appear_not_that_filters_match_nothing(
+    council: Council, provider_a_client, finance_client
+) -> None:
+    page = provider_a_client.get(reverse("remittances")).content.decode()
+    assert "You have not been paid through the portal yet." in page
+    assert "match these filters" not in page and "Apply filters" not in page
+    assert "No remittances have come" in finance_client.get(reverse("council_remittances")).content.decode()
+    remittance(council.provider_a, paid_on=dt.date(2026, 12, 3))
+    page = provider_a_client.get(reverse("remittances"), {"payment_run": "NO-SUCH-RUN"}).content.decode()
+    assert "No remittances match these filters." in page and "Apply filters" in page
+
+
+def test_a_year_not_in_the_list_gets_a_plain_message_at_the_top_of_the_page(
+    council: Council, provider_a_client
+) -> None:
+    remittance(council.provider_a, paid_on=dt.date(2026, 12, 3))
+    response = provider_a_client.get(reverse("remittances"), {"year": "2019"})
+    page = response.content.decode()
+    assert response.context["form"].errors["year"] == ["Select a financial year from the list"]
+    assert page.index('class="govuk-error-summary"') < page.index("<h1")  # first in the main content
+    assert '<a href="#id_year">Select a financial year from the list</a>' in page
+
+
+def test_wide_tables_scroll_in_their_own_region_on_a_phone(council: Council, provider_a_client) -> None:
+    made = remittance(council.provider_a)
+    for url in (reverse("remittances"), reverse("remittance", args=[made.ref])):
+        page = provider_a_client.get(url).content.decode()
+        region = page.index('class="council-table-scroll" role="region"')
+        assert region < page.index('<table class="govuk-table govuk-!-font-size-16">'), url

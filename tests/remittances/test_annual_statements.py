@@ -14,8 +14,8 @@ from portal.clock import LONDON
 from portal.providers.models import Provider
 from remittances import documents, statements
 from remittances.models import DocumentRequest, RemittanceLine
-from tests.conftest import Council
-from tests.factories import ProviderFactory
+from tests.conftest import Council, client_for
+from tests.factories import MembershipFactory, ProviderFactory
 from tests.remittances.advice_fixtures import flat, pdf_pages, remittance
 
 pytestmark = pytest.mark.django_db
@@ -125,3 +125,17 @@ def test_a_new_remittance_of_the_year_makes_its_statement_again(db) -> None:  # 
     assert documents.statements_outdated(provider=carer, paid_on=dt.date(2026, 3, 20)) == 1
     document.refresh_from_db()
     assert document.state == DocumentRequest.State.EXPIRED
+
+
+def test_the_page_speaks_to_the_provider_it_is_for(council: Council, provider_a_client) -> None:
+    """An adult care provider or an agency is not told about foster carers' statements in the third person;
+    a foster carer is told theirs is made for them."""
+    page = provider_a_client.get(reverse("annual_statements")).content.decode()
+    assert "Foster carers" not in page and "made for you" not in page
+    assert "You have not been paid through the portal yet." in page
+    carer = ProviderFactory(kind=Provider.Kind.FOSTER_CARER)
+    year_of_payments(carer)
+    page = (
+        client_for(MembershipFactory(provider=carer).user).get(reverse("annual_statements")).content.decode()
+    )
+    assert "We also make your statement for you when each financial year closes, on 2 April" in page

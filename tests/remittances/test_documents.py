@@ -264,3 +264,37 @@ def test_two_requests_for_the_same_document_share_one_row(council: Council, queu
             by=None,
             file_name="x.pdf",
         )
+
+
+def test_the_try_again_form_of_a_failed_document_carries_the_csrf_token(
+    council: Council, queued, monkeypatch
+) -> None:
+    """The status panel is an include with `only`: its retry form once went without the token, so a real
+    browser's "Try again" was refused with a 403."""
+    from tests.conftest import client_for
+
+    document = request_pdf(council)
+    monkeypatch.setitem(
+        documents.MAKERS, DocumentRequest.Kind.REMITTANCE_PDF, lambda document, progress: 1 / 0
+    )
+    document_make(document_id=document.pk)
+    client = client_for(council.users["provider_a"])
+    client.handler.enforce_csrf_checks = True
+    page = client.get(reverse("document", args=[document.pk])).content.decode()
+    panel = page[page.index('data-testid="document-status"') :]
+    retry = panel[panel.index('<form method="post" action="') :]
+    token = retry.split('name="csrfmiddlewaretoken" value="', 1)[1].split('"', 1)[0]
+    assert token and retry.index("csrfmiddlewaretoken") < retry.index("</form>")
+    response = client.post(
+        reverse("remittance_pdf_request", args=[document.remittance.ref]), {"csrfmiddlewaretoken": token}
+    )
+    assert response.status_code == 302
+
+
+def test_a_documents_page_gives_its_time_as_gov_uk_writes_times(
+    council: Council, provider_a_client, queued
+) -> None:
+    with time_machine.travel(dt.datetime(2026, 12, 3, 14, 49, tzinfo=clock.LONDON), tick=False):
+        document = request_pdf(council)
+        page = provider_a_client.get(reverse("document", args=[document.pk])).content.decode()
+    assert "the file will be kept until 2:49pm on Friday 4 December 2026" in page

@@ -228,7 +228,7 @@ def test_a_receipt_that_passed_is_kept_while_the_rest_is_put_right(kids: Childre
         reverse("expense_claim_new"), claim_data(amount="-1", receipt=receipt(PNG, name="till.png"))
     )
     assert errors(response) == ["The amount must be more than £0"]
-    assert "Receipt uploaded: till.png" in response.content.decode()
+    assert "We have kept the receipt you uploaded, till.png" in response.content.decode()
     response = client.post(reverse("expense_claim_new"), claim_data(amount="12.50"))  # no file this time
     assert response.status_code == 302
     claim = ExpenseClaim.objects.get()
@@ -253,3 +253,55 @@ def test_the_claim_form_checks_csrf_itself_once_the_upload_limit_is_in_place(kid
     response = client.post(reverse("expense_claim_new"), claim_data(receipt=receipt()))
     assert response.status_code == 403
     assert not ExpenseClaim.objects.exists()
+
+
+def _claim(kids: Children, **fields: Any) -> ExpenseClaim:
+    from portal import clock
+
+    values: dict[str, Any] = {
+        "portal_ref": f"EXP-TEST-{ExpenseClaim.objects.count() + 1}",
+        "provider": kids.carer,
+        "category": "mileage",
+        "incurred_on": dt.date(2026, 4, 1),
+        "amount": D("18.90"),
+        "description": "Hospital visit, 42 miles",
+        "submitted_by": kids.carer_user,
+        "submitted_at": clock.now(),
+        **fields,
+    }
+    return ExpenseClaim.objects.create(**values)
+
+
+def test_council_finance_finds_claims_by_provider_and_reference(kids: Children) -> None:
+    ours = _claim(kids)
+    other_carer = MembershipFactory(provider__kind="foster_carer", provider__name="Mr Okafor").user
+    theirs = _claim(kids, provider=other_carer.memberships.get().provider, submitted_by=other_carer)
+    finance = kids.client("finance")
+
+    def listed(**query: str) -> list[int]:
+        response = finance.get(reverse("council_expense_claims"), query)
+        assert response.status_code == 200
+        return [claim.pk for claim in response.context["page_obj"].object_list]
+
+    assert sorted(listed()) == sorted([ours.pk, theirs.pk])
+    assert listed(provider="edwards") == [ours.pk]
+    assert listed(reference=theirs.portal_ref.lower()) == [theirs.pk]
+    assert listed(provider="edwards", status="paid") == []
+    page = finance.get(reverse("council_expense_claims"), {"reference": "EXP-NONE"}).content.decode()
+    assert "No expense claims match these filters." in page
+
+
+def test_a_paid_claim_names_the_remittance_that_paid_it(kids: Children) -> None:
+    from remittances.models import RemittanceLine
+    from tests.remittances.advice_fixtures import remittance
+
+    claim = _claim(kids, status=SubmissionStatus.PAID)
+    paid = remittance(
+        kids.carer,
+        [{"kind": RemittanceLine.Kind.EXPENSE_CLAIM, "portal_ref": claim.portal_ref, "amount": claim.amount}],
+        ref="REM-EXP-1",
+        paid_on=dt.date(2026, 4, 9),
+    )
+    page = kids.client("carer_user").get(reverse("expense_claim", kwargs={"pk": claim.pk})).content.decode()
+    assert "Remittance REM-EXP-1</a>, paid on 9 April 2026" in page
+    assert f'href="{reverse("remittance", args=[paid.ref])}"' in page

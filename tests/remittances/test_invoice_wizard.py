@@ -462,6 +462,14 @@ def test_sending_checks_every_rule_again_and_sends_nothing_when_one_fails(kids: 
     assert errors(response)[0].startswith("The period overlaps your invoice BW-OTHER for Amira Khan")
     assert Invoice.objects.count() == 1 and not OutboxMessage.objects.exists()
     assert InvoiceDraft.objects.filter(pk=draft.pk).exists()
+    # The problem links to the period page, which says the same (the answer given shown, to be changed).
+    assert response.context["problems"][0][1] == draft_url("invoice_draft_period", draft)
+    page = client.get(draft_url("invoice_draft_period", draft))
+    assert errors(page) == [
+        "The period overlaps your invoice BW-OTHER for Amira Khan, for 20 March 2026 to 31 March 2026. "
+        "Choose a period no earlier invoice covers"
+    ]
+    assert 'value="31"' in page.content.decode()
 
 
 def test_a_rate_change_since_the_lines_were_given_is_the_rate_sent(kids: Children) -> None:
@@ -582,3 +590,164 @@ def test_invoice_lines_keep_their_position(kids: Children) -> None:
     draft = walk(client, kids.placement, lines=[("B", "1"), ("A", "2")])
     client.post(draft_url("invoice_draft_check", draft))
     assert list(InvoiceLine.objects.values_list("position", "description")) == [(1, "B"), (2, "A")]
+
+
+# Found walking the wizard as an agency's office manager -------------------------------------------
+
+
+def test_the_remove_button_carries_the_pages_csrf_token(kids: Children) -> None:
+    """The lines table is an include with `only`: its Remove forms once went without the token, and a
+    real browser (which Django's test client, not checking CSRF, is not) got a 403 for every Remove."""
+    client = kids.client("agency_user")
+    client.handler.enforce_csrf_checks = True  # as a browser's request is checked
+    draft = walk(kids.client("agency_user"), kids.placement, lines=[("One", "1"), ("Two", "2")])
+    page = client.get(draft_url("invoice_draft_lines", draft)).content.decode()
+    remove_forms = re.findall(
+        r'<form method="post" novalidate class="council-inline-form">(.*?)</form>', page, re.S
+    )
+    assert len(remove_forms) == 2
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', remove_forms[0])
+    assert token is not None
+    response = client.post(
+        draft_url("invoice_draft_lines", draft), {"remove": "0", "csrfmiddlewaretoken": token.group(1)}
+    )
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert draft.lines == [{"description": "Two", "quantity": "2"}]
+
+
+def test_a_shortened_period_that_the_lines_no_longer_fit_is_explained_not_looped(kids: Children) -> None:
+    """Changing the period from the check page to one the lines no longer fit sends the provider to the
+    lines page: it must say why, and Continue must not send them back to the same page in silence."""
+    client = kids.client("agency_user")
+    draft = walk(client, kids.placement)  # March, 4.43 weeks
+    response = client.post(
+        draft_url("invoice_draft_period", draft), period_data(dt.date(2026, 3, 1), dt.date(2026, 3, 15))
+    )
+    assert response["Location"] == draft_url("invoice_draft_lines", draft)
+    message = (
+        "The quantities come to 4.43 weeks, more than the period from 1 March 2026 to 15 March 2026 can "
+        "hold (2.15 weeks). Remove a line and add it again with a quantity that fits, or change the period"
+    )
+    page = client.get(response["Location"])
+    assert errors(page) == [message]
+    assert page.content.decode().split("<title>")[1].startswith("Error: ")
+    again = client.post(
+        draft_url("invoice_draft_lines", draft), {"description": "", "quantity": "", "action": "continue"}
+    )
+    assert again.status_code == 200 and errors(again) == [message]
+    # Put right (the line removed, a shorter one added), it goes on to the check page.
+    client.post(draft_url("invoice_draft_lines", draft), {"remove": "0"})
+    response = client.post(
+        draft_url("invoice_draft_lines", draft),
+        {"description": "1 to 15 March", "quantity": "2.14", "action": "continue"},
+    )
+    assert response["Location"] == draft_url("invoice_draft_check", draft)
+
+
+def test_a_placement_no_longer_paid_on_invoice_is_explained_on_its_page(kids: Children) -> None:
+    client = kids.client("agency_user")
+    draft = walk(client, kids.placement)
+    kids.placement.service_type.paid_on = "plan"
+    kids.placement.service_type.save()
+    page = client.get(draft_url("invoice_draft_placement", draft))
+    assert errors(page) == [
+        "The placement you chose can no longer be invoiced for: select the child and placement again"
+    ]
+
+
+def test_an_unanswered_step_shows_no_error_when_first_seen(kids: Children) -> None:
+    client = kids.client("agency_user")
+    draft = start(client, kids.placement)
+    for name in ("invoice_draft_period", "invoice_draft_number", "invoice_draft_lines"):
+        page = client.get(draft_url(name, draft))
+        assert page.status_code == 200 and errors(page) == [], name
+
+
+def test_the_lines_page_asks_for_the_quantity_in_the_placements_unit(kids: Children) -> None:
+    client = kids.client("agency_user")
+    draft = start(client, kids.placement)
+    client.post(draft_url("invoice_draft_period", draft), period_data(*MARCH))
+    page = client.get(draft_url("invoice_draft_lines", draft)).content.decode()
+    assert '<label class="govuk-label" for="id_quantity">Quantity, in weeks</label>' in page
+    assert "Agency placement for Amira Khan" in page and "1 March 2026 to 31 March 2026" in page
+
+
+def test_an_unfinished_invoice_is_taken_up_at_its_first_unanswered_question(kids: Children) -> None:
+    client = kids.client("agency_user")
+    draft = start(client, kids.placement)
+    listing = client.get(reverse("invoices")).content.decode()
+    assert f'href="{draft_url("invoice_draft_period", draft)}"' in listing
+    assert "not changed for 30 days are deleted" in listing
+    client.post(draft_url("invoice_draft_period", draft), period_data(*MARCH))
+    listing = client.get(reverse("invoices")).content.decode()
+    assert f'href="{draft_url("invoice_draft_number", draft)}"' in listing
+
+
+def test_council_finance_finds_invoices_by_provider_and_reference(kids: Children) -> None:
+    ours = make_invoice(kids.agency, kids.child, kids.placement, period=MARCH, number="BW-77")
+    theirs = make_invoice(
+        kids.other_agency, kids.other_child, kids.other_placement, period=MARCH, number="CS-1"
+    )
+    finance = kids.client("finance")
+
+    def listed(**query: str) -> list[int]:
+        response = finance.get(reverse("council_invoices"), query)
+        assert response.status_code == 200
+        return [invoice.pk for invoice in response.context["page_obj"].object_list]
+
+    assert sorted(listed()) == sorted([ours.pk, theirs.pk])
+    assert listed(provider="beechwood") == [ours.pk]
+    assert listed(provider=kids.other_agency.ref) == [theirs.pk]
+    assert listed(reference="bw-77") == [ours.pk]
+    assert listed(reference=theirs.portal_ref) == [theirs.pk]
+    assert listed(reference="BW-77", status="paid") == []
+    page = finance.get(reverse("council_invoices"), {"provider": "nobody"}).content.decode()
+    assert "No invoices match these filters." in page and 'value="nobody"' in page
+
+
+def test_a_paid_invoice_names_the_remittance_that_paid_it(kids: Children) -> None:
+    from remittances.models import RemittanceLine
+    from tests.remittances.advice_fixtures import remittance
+
+    invoice = make_invoice(
+        kids.agency, kids.child, kids.placement, period=MARCH, number="BW-9", status=SubmissionStatus.PAID
+    )
+    page = kids.client("agency_user").get(reverse("invoice", kwargs={"pk": invoice.pk})).content.decode()
+    assert "Paid in" not in page
+    paid = remittance(
+        kids.agency,
+        [{"kind": RemittanceLine.Kind.INVOICE, "portal_ref": invoice.portal_ref, "amount": D("100.00")}],
+        ref="REM-INV-9",
+        paid_on=dt.date(2026, 4, 9),
+    )
+    page = kids.client("agency_user").get(reverse("invoice", kwargs={"pk": invoice.pk})).content.decode()
+    assert (
+        f'<a class="govuk-link" href="{reverse("remittance", args=[paid.ref])}">Remittance REM-INV-9</a>, paid on 9 April 2026'
+        in page
+    )
+    staff = kids.client("finance").get(reverse("council_invoice", kwargs={"pk": invoice.pk})).content.decode()
+    assert f'href="{reverse("council_remittance", args=[paid.ref])}"' in staff
+    # Another provider's remittance naming the same reference (later, too) is not this invoice's.
+    other = remittance(
+        kids.other_agency, [{"kind": RemittanceLine.Kind.INVOICE, "portal_ref": invoice.portal_ref}]
+    )
+    page = kids.client("agency_user").get(reverse("invoice", kwargs={"pk": invoice.pk})).content.decode()
+    assert "Remittance REM-INV-9" in page and other.ref not in page
+
+
+def test_a_remittance_names_an_invoice_it_pays_by_the_agencys_own_number(kids: Children) -> None:
+    from remittances.models import RemittanceLine
+    from tests.remittances.advice_fixtures import remittance
+
+    invoice = make_invoice(kids.agency, kids.child, kids.placement, period=MARCH, number="BW-2026-03")
+    paid = remittance(
+        kids.agency, [{"kind": RemittanceLine.Kind.INVOICE, "portal_ref": invoice.portal_ref}], ref="REM-1"
+    )
+    page = kids.client("agency_user").get(reverse("remittance", args=[paid.ref]))
+    [row] = page.context["rows"]
+    assert row.pays == "Invoice BW-2026-03"
+    assert row.pays_url == reverse("invoice", kwargs={"pk": invoice.pk})
+    staff = kids.client("finance").get(reverse("council_remittance", args=[paid.ref]))
+    assert staff.context["rows"][0].pays == "Invoice BW-2026-03"
+    assert staff.context["rows"][0].pays_url is None

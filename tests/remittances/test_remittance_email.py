@@ -4,6 +4,7 @@ remittances) with a link back; the same remittance pulled again emails nobody.""
 from __future__ import annotations
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.urls import reverse
 
@@ -80,3 +81,15 @@ def test_a_provider_not_using_the_portal_is_not_emailed(council: Council) -> Non
     council.provider_a.save()
     apply_remittance(row(council))
     assert QueuedEmail.objects.count() == 0
+
+
+def test_a_new_remittance_shows_at_once_in_the_home_pages_paid_panel(
+    council: Council, provider_a_client
+) -> None:
+    """The panel is cached (portal.cached) until a remittance of the provider arrives."""
+    with time_machine.travel("2026-12-03 12:00Z", tick=False):
+        panel = provider_a_client.get(reverse("home")).context["paid_panel"]
+        assert ("December 2026", "£0.00") in panel.rows
+        apply_remittance(row(council))
+        panel = provider_a_client.get(reverse("home")).context["paid_panel"]
+        assert ("December 2026", "£256.20") in panel.rows

@@ -59,6 +59,22 @@ def at(day: dt.date, hour: int = 10, minute: int = 0) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=LONDON)
 
 
+@pytest.fixture(autouse=True)
+def _files_in_tmp(settings, tmp_path) -> None:
+    """Report files go under the test's own folder."""
+    settings.VAR_DIR = tmp_path / "var"
+
+
+@pytest.fixture
+def queued(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The report files whose task was queued (on commit), kept here instead of reaching a broker."""
+    from reports.tasks import report_make_task
+
+    ids: list[str] = []
+    monkeypatch.setattr(report_make_task, "delay", ids.append)
+    return ids
+
+
 @pytest.fixture
 def now() -> Iterator[dt.datetime]:
     with time_machine.travel(NOW, tick=False):

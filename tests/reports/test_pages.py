@@ -8,7 +8,6 @@ import datetime as dt
 import io
 import re
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 import time_machine
@@ -34,21 +33,6 @@ COUNCIL_PAGES = [
 ]
 PROVIDER_PAGES = ["report_actuals", "report_weeks", "report_payments", "report_threads"]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-@pytest.fixture(autouse=True)
-def _files_in_tmp(settings, tmp_path: Path) -> None:
-    settings.VAR_DIR = tmp_path / "var"
-
-
-@pytest.fixture
-def queued(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The report files whose task was queued (on commit), kept here instead of reaching a broker."""
-    from reports.tasks import report_make_task
-
-    ids: list[str] = []
-    monkeypatch.setattr(report_make_task, "delay", ids.append)
-    return ids
 
 
 def _page(client: Client, name: str, query: str = "") -> str:

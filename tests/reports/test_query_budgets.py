@@ -134,8 +134,9 @@ PAGES = [
         add_people,
         SIGNED_IN + 2,
     ),
-    # the closure days, the weeks open (two), their counts (two), the drafts, the rejected lines
-    Page("weeks outstanding", "provider_a", lambda s: reverse("report_weeks"), add_people, SIGNED_IN + 7),
+    # the closure days, the weeks open (two), the confirmed weeks with supplementary drafts, their counts
+    # (two), the drafts, the rejected lines
+    Page("weeks outstanding", "provider_a", lambda s: reverse("report_weeks"), add_people, SIGNED_IN + 8),
     # by month (two), the remittances
     Page("provider payments", "provider_a", lambda s: reverse("report_payments"), add_people, SIGNED_IN + 3),
     # by type, the open threads, the resolved
