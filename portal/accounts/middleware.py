@@ -13,6 +13,7 @@ the session hash Django checks on every request.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from urllib.parse import urlencode
 
@@ -63,10 +64,12 @@ def session_refresh(request: HttpRequest, *, now: float | None = None, force: bo
 
 
 def session_seconds_left(request: HttpRequest) -> int:
-    """Seconds until the idle limit ends the session, counted from its last save."""
+    """Seconds until the idle limit ends the session, counted from its last save; rounded up, so the page
+    never sends the user to sign in again while the session still stands (the sign-in page would send
+    them home, and that request would keep the session alive)."""
     now = clock.now().timestamp()
     refreshed_at = request.session.get(REFRESHED_AT_SESSION_KEY, now)
-    return max(0, int(settings.SESSION_COOKIE_AGE - (now - refreshed_at)))
+    return max(0, math.ceil(settings.SESSION_COOKIE_AGE - (now - refreshed_at)))
 
 
 def _url_name(request: HttpRequest) -> str | None:
