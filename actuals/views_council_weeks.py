@@ -24,7 +24,6 @@ from actuals.selectors_council import (
 )
 from actuals.views_council import rule_rows
 from disputes.forms import LinesDisputeForm
-from disputes.models import Thread
 from disputes.selectors import threads_by_line
 from disputes.services import DisputeError
 from disputes.services_council import (
@@ -42,15 +41,6 @@ from portal.providers.selectors import providers_for_staff
 
 WEEKS_PER_PAGE = 50
 LINES_PER_PAGE = 50
-
-
-def _going(thread: Thread) -> bool:
-    """A dispute the line is in still (it can be replied to or reopened): a line is in one at a time."""
-    return (
-        thread.kind == Thread.Kind.DISPUTE
-        and thread.state != Thread.State.CLOSED
-        and thread.outcome != Thread.Outcome.WITHDRAWN
-    )
 
 
 class ProviderActualsMixin(CouncilPageMixin):
@@ -151,7 +141,8 @@ class CouncilProviderWeekView(ProviderActualsMixin, View):
                 "line": line,
                 "exceptions": rule_rows(exceptions.get(line.pk, [])),
                 "threads": threads.get(line.pk, []),
-                "disputable": line.status in DISPUTABLE and not any(map(_going, threads.get(line.pk, []))),
+                "disputable": line.status in DISPUTABLE
+                and not any(t.is_going_dispute for t in threads.get(line.pk, [])),
                 "selected": str(line.pk) in ticked,
             }
             for line in lines

@@ -56,6 +56,14 @@ class ThreadQuerySet(models.QuerySet["Thread"]):
     def all_providers_for_workers(self) -> ThreadQuerySet:
         return self.all()
 
+    def disputes_going(self) -> ThreadQuerySet:
+        """Disputes still going (`Thread.is_going_dispute`): what a line or an invoice may be in one of."""
+        return (
+            self.filter(kind=Thread.Kind.DISPUTE)
+            .exclude(state=Thread.State.CLOSED)
+            .exclude(outcome=Thread.Outcome.WITHDRAWN)
+        )
+
 
 class Thread(models.Model):
     class Kind(models.TextChoices):
@@ -175,6 +183,16 @@ class Thread(models.Model):
     @property
     def is_open(self) -> bool:
         return self.state not in (self.State.RESOLVED, self.State.CLOSED)
+
+    @property
+    def is_going_dispute(self) -> bool:
+        """A dispute that can still be replied to or reopened (not closed, not withdrawn): a line or an
+        invoice is in one of these at a time."""
+        return (
+            self.kind == self.Kind.DISPUTE
+            and self.state != self.State.CLOSED
+            and self.outcome != self.Outcome.WITHDRAWN
+        )
 
     def rag(self, today: dt.date) -> str:
         """Red (overdue), amber (due within two days) or green, while it is open; "" once resolved."""

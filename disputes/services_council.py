@@ -76,9 +76,7 @@ def _open_disputes(lines: list[ActualLine]) -> dict[int, str]:
     closed, so it can be reopened: one dispute about a line at a time), each with that dispute's reference."""
     found: dict[int, str] = {}
     going = (
-        Thread.lines.through.objects.filter(actualline__in=lines, thread__kind=Thread.Kind.DISPUTE)
-        .exclude(thread__state=State.CLOSED)
-        .exclude(thread__outcome=Outcome.WITHDRAWN)
+        Thread.lines.through.objects.filter(actualline__in=lines, thread__in=Thread.objects.disputes_going())
         .order_by("thread_id")
         .values_list("actualline_id", "thread_id")
     )
@@ -225,12 +223,7 @@ def dispute_raise_on_invoice(*, user: User, invoice: Invoice, reason: str) -> Th
             raise DisputeError("The invoice is no longer there.")
         if locked.status == SubmissionStatus.REJECTED:
             raise DisputeError("The back office rejected this invoice: nothing is paid on it to dispute.")
-        earlier = (
-            Thread.objects.filter(kind=Thread.Kind.DISPUTE, invoice_ref=locked.portal_ref)
-            .exclude(state=State.CLOSED)
-            .exclude(outcome=Outcome.WITHDRAWN)
-            .first()
-        )
+        earlier = Thread.objects.disputes_going().filter(invoice_ref=locked.portal_ref).first()
         if earlier is not None:
             raise DisputeError(
                 f"This invoice is already disputed in {earlier.ref}: reply there, or reopen it."
