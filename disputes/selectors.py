@@ -54,17 +54,23 @@ def unread_count(*, user: User, provider: Provider | None) -> int:
     """Threads with a message the user has not read: the provider's, or (council staff) their teams'. On
     every page (the navigation), so cached until a thread it counts changes (`services.threads_changed`)."""
     if provider is not None:
-        threads = Thread.objects.for_provider(provider)
         key, depends_on = f"unread:{user.pk}:{provider.pk}", [threads_of(provider.pk)]
     elif user.is_council_staff:
-        threads = Thread.objects.for_staff(user).filter(team__members=user)
         key, depends_on = f"unread:{user.pk}:council", [COUNCIL_THREADS]
     else:
         return 0
-    read_later = ThreadRead.objects.filter(
-        thread=OuterRef("pk"), user=user, read_at__gte=OuterRef("last_message_at")
-    )
-    return cached.figure(key, depends_on=depends_on, compute=threads.filter(~Exists(read_later)).count)
+
+    def count() -> int:  # the query is built only on a miss: building it costs more than the cache hit
+        if provider is not None:
+            threads = Thread.objects.for_provider(provider)
+        else:
+            threads = Thread.objects.for_staff(user).filter(team__members=user)
+        read_later = ThreadRead.objects.filter(
+            thread=OuterRef("pk"), user=user, read_at__gte=OuterRef("last_message_at")
+        )
+        return threads.filter(~Exists(read_later)).count()
+
+    return cached.figure(key, depends_on=depends_on, compute=count)
 
 
 def thread_for_provider(*, provider: Provider, pk: int) -> Thread | None:

@@ -10,7 +10,12 @@ council (`seed_backoffice --scale load`) and answers at BACKOFFICE_URL:
 4. each gets two unconfirmed weeks, the two most recent that have ended (so confirming is allowed; a
    week past its deadline is confirmed late), generated with `actuals_generate` and then cut to 20 lines:
    the clean lines above, so no week has an exception and every week can be confirmed as it is. The other
-   generated lines are deleted (with their exceptions) in the same transaction.
+   generated lines are deleted (with their exceptions) in the same transaction;
+5. each has been paid once, so the users have a remittance to read: the week before those two, generated
+   and cut the same way, is confirmed, delivered to the back office (here, not by the worker) and accepted
+   there; a payment run (`POST /sim/payment-runs`) pays it and a second pull brings the 200 remittances
+   of 20 lines. The notifications this queued for the worker (the receipts, the remittance emails, the
+   deliveries already made) are purged from the broker: they are not part of the peak.
 
 Writes the logins for the locust users as JSON (`--logins FILE`). Refuses a database whose name does
 not contain "load".
@@ -51,9 +56,6 @@ def build(*, providers_wanted: int, lines_per_week: int) -> dict[str, Any]:
     from actuals import calendar
     from actuals.models import ActualLine, LineException, ProviderWeek
     from actuals.services import actuals_generate, exceptions_refresh, lines_running_in_week, week_just_ended
-    from contrOCC_sync.client import BackOfficeClient
-    from contrOCC_sync.inbound import pull_all
-    from contrOCC_sync.models import SyncRun
     from portal import clock
     from portal.accounts.models import Membership, User
     from portal.providers.models import CarePackageLine, Provider
@@ -61,16 +63,13 @@ def build(*, providers_wanted: int, lines_per_week: int) -> dict[str, Any]:
     from tests.load.logins import LOAD_PASSWORD, login_email, totp_key
 
     started = time.monotonic()
-    with BackOfficeClient() as client:
-        runs = pull_all(client=client)
-    failed = [run for run in runs if run.status != SyncRun.Status.OK]
-    if failed:
-        raise SystemExit("load: pulling failed: " + "; ".join(f"{r.stream}: {r.error}" for r in failed))
+    _pull()
     pulled = time.monotonic() - started
 
     last = week_just_ended()
     weeks = [last - dt.timedelta(days=7), last]
-    first_day, last_day = weeks[0], calendar.week_end(weeks[-1])
+    paid_week = weeks[0] - dt.timedelta(days=7)
+    first_day, last_day = paid_week, calendar.week_end(weeks[-1])
     clean_lines = (
         CarePackageLine.objects.filter(
             status=CarePackageLine.Status.ACTIVE,
@@ -82,7 +81,7 @@ def build(*, providers_wanted: int, lines_per_week: int) -> dict[str, Any]:
     )
     chosen: list[tuple[Provider, list[int]]] = []
     for provider in Provider.objects.filter(active=True, kind=Provider.Kind.ADULT).exclude(ref="PRV00001"):
-        running = lines_running_in_week(clean_lines.filter(provider=provider), week_start=weeks[0])
+        running = lines_running_in_week(clean_lines.filter(provider=provider), week_start=paid_week)
         ids = list(running.values_list("pk", flat=True)[:lines_per_week])
         if len(ids) == lines_per_week:
             chosen.append((provider, ids))
@@ -94,6 +93,7 @@ def build(*, providers_wanted: int, lines_per_week: int) -> dict[str, Any]:
     password_hash = make_password(LOAD_PASSWORD)  # once: 200 hashes would take a minute of CPU
     now = clock.now()
     logins = []
+    users = []
     with transaction.atomic():
         admin, _ = User.objects.get_or_create(
             email=f"administrator@{login_email('x').split('@')[1]}",
@@ -112,8 +112,9 @@ def build(*, providers_wanted: int, lines_per_week: int) -> dict[str, Any]:
             TOTPDevice.objects.create(
                 user=user, name="Authenticator app", key=totp_key(email), confirmed=True
             )
+            users.append((provider, user))
             keep = set(line_ids)
-            for week_start in weeks:
+            for week_start in [paid_week, *weeks]:
                 actuals_generate(provider=provider, week_start=week_start, by=user)
                 week = ProviderWeek.objects.get(provider=provider, week_start=week_start)
                 extra = ActualLine.objects.filter(week=week).exclude(care_package_line_id__in=keep)
@@ -128,14 +129,71 @@ def build(*, providers_wanted: int, lines_per_week: int) -> dict[str, Any]:
                 if len(kept) != lines_per_week or LineException.objects.filter(line__week=week).exists():
                     raise SystemExit(f"load: {provider.ref} {week_start}: not {lines_per_week} clean lines")
             logins.append({"email": email, "provider": provider.ref, "key": totp_key(email)})
+    remittances = _paid(paid_week=paid_week, users={provider.pk: user for provider, user in users})
     return {
         "password": LOAD_PASSWORD,
         "weeks": [week.isoformat() for week in weeks],
         "lines_per_week": lines_per_week,
+        "paid_week": paid_week.isoformat(),
+        "remittances": remittances,
         "logins": logins,
         "pulled_seconds": round(pulled, 1),
         "seconds": round(time.monotonic() - started, 1),
     }
+
+
+def _pull() -> None:
+    from contrOCC_sync.client import BackOfficeClient
+    from contrOCC_sync.inbound import pull_all
+    from contrOCC_sync.models import SyncRun
+
+    with BackOfficeClient() as client:
+        runs = pull_all(client=client)
+    failed = [run for run in runs if run.status != SyncRun.Status.OK]
+    if failed:
+        raise SystemExit("load: pulling failed: " + "; ".join(f"{r.stream}: {r.error}" for r in failed))
+
+
+def _paid(*, paid_week: dt.date, users: dict[int, Any]) -> int:
+    """Confirm each provider's `paid_week`, deliver it, wait for the back office to accept every line, run
+    a payment and pull the remittances; returns how many the portal holds."""
+    import requests
+    from django.conf import settings
+
+    from actuals.models import ActualLine
+    from actuals.services import week_confirm
+    from contrOCC_sync.client import BackOfficeClient
+    from contrOCC_sync.outbox import outbox_due, outbox_message_deliver
+    from portal.celery import app
+    from portal.providers.models import Provider
+    from remittances.models import Remittance
+
+    for provider in Provider.objects.filter(pk__in=users):
+        week_confirm(provider=provider, week_start=paid_week, by=users[provider.pk], declaration=True)
+    with BackOfficeClient() as client:
+        for message_id in outbox_due(limit=len(users) * 2):
+            outbox_message_deliver(message_id=message_id, client=client)
+    lines = ActualLine.objects.filter(week__week_start=paid_week, week__provider__in=users)
+    deadline = time.monotonic() + 120
+    while lines.exclude(status=ActualLine.Status.ACCEPTED).exists():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"load: the back office did not accept the week of {paid_week} within 120 s")
+        time.sleep(1)
+        _pull()
+    response = requests.post(
+        f"{settings.BACKOFFICE_URL}/sim/payment-runs",
+        json={"cutoff": "now"},
+        headers={"Authorization": f"Bearer {settings.BACKOFFICE_TOKEN}"},
+        timeout=300,
+    )
+    if response.status_code != 201:
+        raise SystemExit(f"load: the payment run failed: {response.status_code} {response.text[:500]}")
+    _pull()
+    app.control.purge()
+    paid = Remittance.objects.filter(provider__in=users).count()
+    if paid != len(users):
+        raise SystemExit(f"load: {paid} remittances for {len(users)} providers after the payment run")
+    return paid
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     args.logins.write_text(json.dumps(data, indent=1) + "\n")
     print(
         f"load: {len(data['logins'])} providers, each with one login and weeks {', '.join(data['weeks'])} "
-        f"of {data['lines_per_week']} lines (pulled in {data['pulled_seconds']} s, {data['seconds']} s in all)"
+        f"of {data['lines_per_week']} lines, paid for {data['paid_week']} (pulled in {data['pulled_seconds']} s, {data['seconds']} s in all)"
     )
     return 0 if len(data["logins"]) == args.providers else 1
 

@@ -3,21 +3,24 @@ once (password, then the six-digit code), then works through its unconfirmed wee
 confirmed it keeps reading. `tests/load/run.py` starts this with `make load`; it is not meant to be run by
 hand against anything but the stack run.py starts on 127.0.0.1.
 
-One week's work, with a think time between actions (LOAD_THINK, "1,3" seconds by default):
+One week's work at a person's pace: reading a page before the next action takes LOAD_THINK ("2,6"
+seconds, uniform), filling in a line's form LOAD_TYPING ("6,14"):
 
     checklist (GET /)  →  the week (GET /actuals/<week>/)
     three times: open a line in place (GET …/lines/<pk>/, htmx)  →  save it (POST, htmx)
     claim form (GET …/claim-form.xlsx)  →  the declaration (GET …/confirm/)
     confirm (POST …/confirm/, declaration=on)  →  scheduled payments (GET /payments/scheduled/, the redirect)
 
-then, with every week confirmed: checklist, scheduled payments, over and over. Remittances pages do not
-exist yet (issue 8), so reading is those two.
+then, with every week confirmed, reading over and over: checklist, scheduled payments, remittance advice
+(GET /payments/remittances/) and the newest remittance on it (the data set paid each provider one week).
 
 LOAD_MODE=knee runs the same week's work without the confirm POST (each user goes round its two weeks
 again and again, so the mix of pages stays the same while users are added), in steps of users
-(LOAD_KNEE_STEPS, "25:25,50:25,100:35,200:45": users:seconds). It leaves the weeks unconfirmed and clean
+(LOAD_KNEE_STEPS, "200:30,400:40,600:45": users:seconds). It leaves the weeks unconfirmed and clean
 (each save toggles a line between its plan and one step frustrated with a comment, or changes only the
-comment, so no line ever breaks a rule).
+comment, so no line ever breaks a rule). A step with more users than logins signs a login in again in a
+session of its own (as a second person in the same office would): the n-th session of a login amends only
+every n-th line of the week, so two sessions never save the same line.
 
 The stack runs the production settings: its cookies are Secure and named __Host-…, and it takes a request
 as HTTPS from the proxy's X-Forwarded-Proto. Here the client plays the TLS-terminating proxy: it sends
@@ -48,17 +51,34 @@ from tests.load.logins import current_code, seconds_to_next_step
 
 DATA = json.loads(Path(os.environ["LOAD_LOGINS"]).read_text())
 MODE = os.environ.get("LOAD_MODE", "cycle")
-THINK = tuple(float(part) for part in os.environ.get("LOAD_THINK", "1,3").split(","))
+
+
+def _seconds(text: str) -> tuple[float, float]:
+    low, high = (float(part) for part in text.split(","))
+    return low, high
+
+
+THINK = _seconds(os.environ.get("LOAD_THINK", "2,6"))
+TYPING = _seconds(os.environ.get("LOAD_TYPING", "6,14"))
+KNEE_STEPS = [
+    (int(users), float(seconds))
+    for users, seconds in (
+        part.split(":") for part in os.environ.get("LOAD_KNEE_STEPS", "200:30,400:40,600:45").split(",")
+    )
+]
 RESULTS = os.environ.get("LOAD_RESULTS", "")
 LINES_TO_AMEND = 3
 
-LOGINS: Queue[tuple[str, dict[str, str]]] = Queue()
-for index, login in enumerate(DATA["logins"]):
-    # Each provider signs in from an address of its own, as 200 offices would: the client, standing where
-    # the TLS proxy would, puts it in X-Forwarded-For (the stack trusts one proxy). Documentation ranges
-    # (RFC 5737), written in a header only: nothing is ever sent to them.
-    network, host = divmod(index, 254)
-    LOGINS.put((f"{('198.51.100', '203.0.113', '192.0.2')[network % 3]}.{host + 1}", login))
+# Sessions of each login: one, but in the knee's steps with more users than logins, as many as they need.
+SESSIONS = max(1, -(-max(users for users, _ in KNEE_STEPS) // len(DATA["logins"]))) if MODE == "knee" else 1
+LOGINS: Queue[tuple[str, dict[str, str], int]] = Queue()
+for session in range(SESSIONS):
+    for index, login in enumerate(DATA["logins"]):
+        # Each provider signs in from an address of its own, as 200 offices would: the client, standing
+        # where the TLS proxy would, puts it in X-Forwarded-For (the stack trusts one proxy). Documentation
+        # ranges (RFC 5737), written in a header only: nothing is ever sent to them.
+        network, host = divmod(index, 254)
+        LOGINS.put((f"{('198.51.100', '203.0.113', '192.0.2')[network % 3]}.{host + 1}", login, session))
 
 RECORDS: list[tuple[float, str, float, bool, str]] = []
 
@@ -71,9 +91,12 @@ def _record(name: str, response_time: float, exception: BaseException | None, **
 @events.quitting.add_listener
 def _write_results(**_: Any) -> None:
     if RESULTS:
-        Path(RESULTS).write_text(json.dumps({"mode": MODE, "think": THINK, "records": RECORDS}))
+        Path(RESULTS).write_text(
+            json.dumps({"mode": MODE, "think": THINK, "typing": TYPING, "records": RECORDS})
+        )
 
 
+REMITTANCE_LINK = re.compile(r'href="(/payments/remittances/[^/"]+/)"')
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 INPUT = re.compile(r'<input[^>]*\bname="([a-z_]+)"[^>]*\bvalue="([^"]*)"')
 COMMENT = re.compile(r'<textarea[^>]*\bname="comment"[^>]*>(.*?)</textarea>', re.S)
@@ -123,7 +146,7 @@ class Provider(HttpUser):
 
     def on_start(self) -> None:
         try:
-            address, self.login = LOGINS.get_nowait()
+            address, self.login, self.session = LOGINS.get_nowait()
         except Empty:
             raise StopUser() from None  # more users than logins: this one does nothing
         self.client.headers["X-Forwarded-Proto"] = "https"
@@ -213,9 +236,10 @@ class Provider(HttpUser):
         self.wait()
         page = self.check(week_url, name="week", expect='data-testid="actual-line"')
         line_ids = sorted(set(re.findall(rf"{re.escape(week_url)}lines/(\d+)/", page.text)))
-        if len(line_ids) < LINES_TO_AMEND:
+        mine = line_ids[self.session :: SESSIONS]  # every line, but for a login signed in more than once
+        if len(mine) < LINES_TO_AMEND:
             return
-        for line_id in random.sample(line_ids, LINES_TO_AMEND):
+        for line_id in random.sample(mine, LINES_TO_AMEND):
             self.wait()
             self.amend(week_url, line_id)
         self.wait()
@@ -274,7 +298,7 @@ class Provider(HttpUser):
             time.strftime("%H:%M:%S"),
         )
         data["csrfmiddlewaretoken"] = _csrf(row.text)
-        self.wait()  # typing
+        gevent.sleep(random.uniform(*TYPING))
         with self.post(url, data, name="line: save", headers=htmx, catch_response=True) as saved:
             if saved.status_code != 200 or 'data-testid="actual-line"' not in saved.text:
                 problem = re.search(
@@ -287,6 +311,12 @@ class Provider(HttpUser):
         self.wait()
         self.check("/payments/scheduled/", name="scheduled payments")
         self.wait()
+        page = self.check("/payments/remittances/", name="remittances", expect='data-testid="remittance-row"')
+        self.wait()
+        newest = REMITTANCE_LINK.search(page.text)
+        if newest:
+            self.check(newest.group(1), name="remittance", expect='data-testid="remittance-line"')
+            self.wait()
 
 
 if MODE == "knee":
@@ -294,13 +324,7 @@ if MODE == "knee":
     class Steps(LoadTestShape):
         """Users in steps (LOAD_KNEE_STEPS), added at 10 a second; stops after the last step."""
 
-        steps = [
-            (int(users), float(seconds))
-            for users, seconds in (
-                part.split(":")
-                for part in os.environ.get("LOAD_KNEE_STEPS", "25:25,50:25,100:35,200:45").split(",")
-            )
-        ]
+        steps = KNEE_STEPS
 
         def tick(self) -> tuple[int, float] | None:
             elapsed = self.get_run_time()

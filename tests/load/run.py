@@ -19,8 +19,8 @@
 
 Everything it started is stopped by process group when it ends, fails or is interrupted.
 
-    python -m tests.load.run [--users 200] [--run-time 160] [--knee-steps 25:25,50:25,100:35,200:45]
-                             [--no-knee] [--think 1,3] [--web-workers 2] [--no-write]
+    python -m tests.load.run [--users 200] [--run-time 175] [--knee-steps 200:30,400:40,600:45]
+                             [--no-knee] [--think 2,6] [--typing 6,14] [--web-workers 2] [--no-write]
 """
 
 from __future__ import annotations
@@ -251,6 +251,7 @@ def _locust(
     users: int,
     run_time: float,
     think: str,
+    typing: str,
     knee_steps: str,
     stack: Stack,
 ) -> LocustRun:
@@ -264,6 +265,7 @@ def _locust(
         "LOAD_MODE": mode,
         "LOAD_RESULTS": str(results),
         "LOAD_THINK": think,
+        "LOAD_TYPING": typing,
         "LOAD_KNEE_STEPS": knee_steps,
     }
     command = [
@@ -455,35 +457,54 @@ def knee_figures(run: LocustRun, steps: list[tuple[int, float]]) -> dict[str, An
     }
 
 
-def server_facts(config: dict[str, Any]) -> dict[str, Any]:
+def last_outbox_message(config: dict[str, Any]) -> int:
     with _connect(config, config["name"]) as connection:
-        weeks = dict(
-            connection.execute("SELECT state, count(*) FROM actuals_providerweek GROUP BY state").fetchall()
+        return int(
+            connection.execute("SELECT coalesce(max(id), 0) FROM controcc_sync_outboxmessage").fetchone()[0]
         )
-        late = connection.execute("SELECT count(*) FROM actuals_providerweek WHERE late").fetchone()[0]
-        lines = dict(
-            connection.execute("SELECT status, count(*) FROM actuals_actualline GROUP BY status").fetchall()
+
+
+def server_facts(config: dict[str, Any], *, weeks: list[str], outbox_after: int) -> dict[str, Any]:
+    """What the portal holds for the runs' weeks and their messages (not the data set's paid week)."""
+    week_starts = [dt.date.fromisoformat(week) for week in weeks]
+    with _connect(config, config["name"]) as connection:
+
+        def counts(sql: str, *params: Any) -> dict[str, int]:
+            return dict(connection.execute(sql, params).fetchall())
+
+        by_state = counts(
+            "SELECT state, count(*) FROM actuals_providerweek WHERE week_start = ANY(%s) GROUP BY state",
+            week_starts,
         )
-        outbox = dict(
-            connection.execute(
-                "SELECT state, count(*) FROM controcc_sync_outboxmessage GROUP BY state"
-            ).fetchall()
+        late = connection.execute(
+            "SELECT count(*) FROM actuals_providerweek WHERE late AND week_start = ANY(%s)", (week_starts,)
+        ).fetchone()[0]
+        lines = counts(
+            "SELECT line.status, count(*) FROM actuals_actualline line JOIN actuals_providerweek week "
+            "ON week.id = line.week_id WHERE week.week_start = ANY(%s) GROUP BY line.status",
+            week_starts,
+        )
+        outbox = counts(
+            "SELECT state, count(*) FROM controcc_sync_outboxmessage WHERE id > %s GROUP BY state",
+            outbox_after,
         )
         lags = [
             row[0]
             for row in connection.execute(
                 "SELECT extract(epoch FROM delivered_at - created_at) FROM controcc_sync_outboxmessage "
-                "WHERE delivered_at IS NOT NULL"
+                "WHERE delivered_at IS NOT NULL AND id > %s",
+                (outbox_after,),
             ).fetchall()
         ]
         answered: dict[str, int] = defaultdict(int)
         for (response,) in connection.execute(
-            "SELECT response FROM controcc_sync_outboxmessage WHERE state = 'delivered'"
+            "SELECT response FROM controcc_sync_outboxmessage WHERE state = 'delivered' AND id > %s",
+            (outbox_after,),
         ).fetchall():
             for line in (response or {}).get("lines", []):
                 answered[line.get("status", "?")] += 1
     return {
-        "weeks_by_state": weeks,
+        "weeks_by_state": by_state,
         "weeks_late": late,
         "lines_by_status": lines,
         "outbox_by_state": outbox,
@@ -569,7 +590,8 @@ def render(report: dict[str, Any]) -> str:
         "",
         f"Run of {report['date']} on {report['machine']}; commit {report['commit']}; load average "
         f"{report['load_start']} at the start, {report['load_end']} at the end (other engineers share the "
-        f"machine). Think time {report['think']} s between actions; {report['web_workers']} gunicorn workers. "
+        f"machine). A person's pace: {report['think']} s reading each page, {report['typing']} s filling in a "
+        f"line; {report['web_workers']} gunicorn workers. "
         f"Set-up took {report['setup_seconds']:.0f} s.",
         "",
     ]
@@ -693,10 +715,11 @@ def _steps(text: str) -> list[tuple[int, float]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.load.run", description=__doc__.split("\n")[0])
     parser.add_argument("--users", type=int, default=200)
-    parser.add_argument("--run-time", type=float, default=160, help="seconds of the peak run")
-    parser.add_argument("--knee-steps", default="25:25,50:25,100:35,200:45", help="users:seconds,...")
+    parser.add_argument("--run-time", type=float, default=175, help="seconds of the peak run")
+    parser.add_argument("--knee-steps", default="200:30,400:40,600:45", help="users:seconds,...")
     parser.add_argument("--no-knee", action="store_true")
-    parser.add_argument("--think", default="1,3", help="think time between actions: min,max seconds")
+    parser.add_argument("--think", default="2,6", help="reading a page before acting: min,max seconds")
+    parser.add_argument("--typing", default="6,14", help="filling in a line's form: min,max seconds")
     parser.add_argument("--no-write", action="store_true", help="print the report; write no files")
     parser.add_argument(
         "--web-workers", type=int, default=2, help="gunicorn workers of the portal (docker-compose: 2)"
@@ -734,6 +757,7 @@ def main(argv: list[str] | None = None) -> int:
             "BACKOFFICE_DATABASE_URL": _with_name(url, backoffice_db),
             "BACKOFFICE_TOKEN": token,
             "BACKOFFICE_ALLOWED_HOSTS": "127.0.0.1",
+            "BACKOFFICE_SIM_CONTROLS": "on",  # the data set's payment run (POST /sim/payment-runs)
             "PORTAL_VAR_DIR": str(folder / "backoffice"),
         }
         stack.redis = Redis.on_free_port(folder / "redis")
@@ -809,6 +833,7 @@ def main(argv: list[str] | None = None) -> int:
         with _connect(config, backoffice_db) as connection:
             connection.execute("VACUUM ANALYZE")
         data = json.loads(logins.read_text())
+        outbox_after = last_outbox_message(config)  # the data set's own messages are not the runs'
 
         stack.start(
             "web",
@@ -859,6 +884,7 @@ def main(argv: list[str] | None = None) -> int:
             "users": args.users,
             "web_workers": args.web_workers,
             "think": args.think,
+            "typing": args.typing,
             "setup_seconds": round(setup_seconds, 1),
             "weeks": data["weeks"],
             "providers": len(data["logins"]),
@@ -872,6 +898,7 @@ def main(argv: list[str] | None = None) -> int:
                 users=max(users for users, _s in steps),
                 run_time=sum(seconds for _u, seconds in steps) + 5,
                 think=args.think,
+                typing=args.typing,
                 knee_steps=args.knee_steps,
                 stack=stack,
             )
@@ -890,6 +917,7 @@ def main(argv: list[str] | None = None) -> int:
             users=args.users,
             run_time=args.run_time,
             think=args.think,
+            typing=args.typing,
             knee_steps=args.knee_steps,
             stack=stack,
         )
@@ -904,7 +932,7 @@ def main(argv: list[str] | None = None) -> int:
             row["server_p95_ms"] = served.get(row["page"], {}).get("p95_ms")
         # What the worker still has to deliver is delivered within seconds; wait for it, briefly.
         poll(lambda: _pending(config) == 0, seconds=30, every=1)
-        report["server"] = server_facts(config)
+        report["server"] = server_facts(config, weeks=data["weeks"], outbox_after=outbox_after)
         report["log_problems"] = log_problems()
         report["load_end"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
         report["load_start"] = load_start
