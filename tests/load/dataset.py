@@ -6,7 +6,9 @@ council (`seed_backoffice --scale load`) and answers at BACKOFFICE_URL:
    reference order, with at least 20 care package lines that are active, run through both weeks, are
    paid through actuals or plan, and whose person is alive;
 3. each gets portal access (audited, by a load-test administrator) and one provider user
-   (`tests/load/logins.py`: known password, a confirmed TOTP device whose secret derives from the email);
+   (`tests/load/logins.py`: known password, a confirmed TOTP device whose secret derives from the email),
+   and `--colleagues` more (0 by default), each with a device of their own: the knee's users beyond 200
+   are these, the other people in the same offices;
 4. each gets two unconfirmed weeks, the two most recent that have ended (so confirming is allowed; a
    week past its deadline is confirmed late), generated with `actuals_generate` and then cut to 20 lines:
    the clean lines above, so no week has an exception and every week can be confirmed as it is. The other
@@ -20,7 +22,7 @@ council (`seed_backoffice --scale load`) and answers at BACKOFFICE_URL:
 Writes the logins for the locust users as JSON (`--logins FILE`). Refuses a database whose name does
 not contain "load".
 
-    python -m tests.load.dataset --logins FILE [--providers 200] [--lines 20]
+    python -m tests.load.dataset --logins FILE [--providers 200] [--lines 20] [--colleagues 0]
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ def _setup() -> None:
         raise SystemExit(f"Refusing to seed load-test logins into {name!r}: its name must contain 'load'.")
 
 
-def build(*, providers_wanted: int, lines_per_week: int) -> dict[str, Any]:
+def build(*, providers_wanted: int, lines_per_week: int, colleagues_wanted: int = 0) -> dict[str, Any]:
     from django.contrib.auth.hashers import make_password
     from django.db import transaction
     from django.db.models import Q
@@ -112,6 +114,22 @@ def build(*, providers_wanted: int, lines_per_week: int) -> dict[str, Any]:
             TOTPDevice.objects.create(
                 user=user, name="Authenticator app", key=totp_key(email), confirmed=True
             )
+            colleagues = []
+            for number in range(1, colleagues_wanted + 1):
+                colleague = login_email(provider.ref, colleague=number)
+                colleague_user = User.objects.create(
+                    email=colleague,
+                    password=password_hash,
+                    full_name=f"Load tester {provider.ref} colleague {number}",
+                    last_activity_at=now,
+                )
+                Membership.objects.create(
+                    user=colleague_user, provider=provider, role=Membership.Role.PROVIDER_USER
+                )
+                TOTPDevice.objects.create(
+                    user=colleague_user, name="Authenticator app", key=totp_key(colleague), confirmed=True
+                )
+                colleagues.append({"email": colleague, "key": totp_key(colleague)})
             users.append((provider, user))
             keep = set(line_ids)
             for week_start in [paid_week, *weeks]:
@@ -128,7 +146,9 @@ def build(*, providers_wanted: int, lines_per_week: int) -> dict[str, Any]:
                 exceptions_refresh(kept)
                 if len(kept) != lines_per_week or LineException.objects.filter(line__week=week).exists():
                     raise SystemExit(f"load: {provider.ref} {week_start}: not {lines_per_week} clean lines")
-            logins.append({"email": email, "provider": provider.ref, "key": totp_key(email)})
+            logins.append(
+                {"email": email, "provider": provider.ref, "key": totp_key(email), "colleagues": colleagues}
+            )
     remittances = _paid(paid_week=paid_week, users={provider.pk: user for provider, user in users})
     return {
         "password": LOAD_PASSWORD,
@@ -201,12 +221,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--logins", required=True, type=Path, help="where to write the logins (JSON)")
     parser.add_argument("--providers", type=int, default=200)
     parser.add_argument("--lines", type=int, default=20)
+    parser.add_argument(
+        "--colleagues", type=int, default=0, help="more provider users per provider (the knee)"
+    )
     args = parser.parse_args(argv)
     _setup()
-    data = build(providers_wanted=args.providers, lines_per_week=args.lines)
+    data = build(
+        providers_wanted=args.providers, lines_per_week=args.lines, colleagues_wanted=args.colleagues
+    )
     args.logins.write_text(json.dumps(data, indent=1) + "\n")
     print(
-        f"load: {len(data['logins'])} providers, each with one login and weeks {', '.join(data['weeks'])} "
+        f"load: {len(data['logins'])} providers, each with one login (and {args.colleagues} colleagues) and "
+        f"weeks {', '.join(data['weeks'])} "
         f"of {data['lines_per_week']} lines, paid for {data['paid_week']} (pulled in {data['pulled_seconds']} s, {data['seconds']} s in all)"
     )
     return 0 if len(data["logins"]) == args.providers else 1

@@ -16,11 +16,12 @@ then, with every week confirmed, reading over and over: checklist, scheduled pay
 
 LOAD_MODE=knee runs the same week's work without the confirm POST (each user goes round its two weeks
 again and again, so the mix of pages stays the same while users are added), in steps of users
-(LOAD_KNEE_STEPS, "200:30,400:40,600:45": users:seconds). It leaves the weeks unconfirmed and clean
+(LOAD_KNEE_STEPS, "200:25,400:35,600:35,800:35": users:seconds). It leaves the weeks unconfirmed and clean
 (each save toggles a line between its plan and one step frustrated with a comment, or changes only the
-comment, so no line ever breaks a rule). A step with more users than logins signs a login in again in a
-session of its own (as a second person in the same office would): the n-th session of a login amends only
-every n-th line of the week, so two sessions never save the same line.
+comment, so no line ever breaks a rule). A step with more users than providers signs in the providers' colleagues
+(the data set's `--colleagues`: other people in the same offices, each with a login and authenticator of
+their own): the n-th person of a provider amends only every n-th line of the week, so two never save the
+same line.
 
 The stack runs the production settings: its cookies are Secure and named __Host-…, and it takes a request
 as HTTPS from the proxy's X-Forwarded-Proto. Here the client plays the TLS-terminating proxy: it sends
@@ -63,17 +64,24 @@ TYPING = _seconds(os.environ.get("LOAD_TYPING", "6,14"))
 KNEE_STEPS = [
     (int(users), float(seconds))
     for users, seconds in (
-        part.split(":") for part in os.environ.get("LOAD_KNEE_STEPS", "200:30,400:40,600:45").split(",")
+        part.split(":")
+        for part in os.environ.get("LOAD_KNEE_STEPS", "200:25,400:35,600:35,800:35").split(",")
     )
 ]
 RESULTS = os.environ.get("LOAD_RESULTS", "")
 LINES_TO_AMEND = 3
 
-# Sessions of each login: one, but in the knee's steps with more users than logins, as many as they need.
+# People of each provider: one, but in the knee's steps with more users than providers, as many as needed.
 SESSIONS = max(1, -(-max(users for users, _ in KNEE_STEPS) // len(DATA["logins"]))) if MODE == "knee" else 1
 LOGINS: Queue[tuple[str, dict[str, str], int]] = Queue()
 for session in range(SESSIONS):
-    for index, login in enumerate(DATA["logins"]):
+    for index, provider_login in enumerate(DATA["logins"]):
+        # The provider's user first; in the knee beyond 200 users, its colleagues.
+        login = (
+            provider_login
+            if session == 0
+            else {**provider_login, **provider_login["colleagues"][session - 1]}
+        )
         # Each provider signs in from an address of its own, as 200 offices would: the client, standing
         # where the TLS proxy would, puts it in X-Forwarded-For (the stack trusts one proxy). Documentation
         # ranges (RFC 5737), written in a header only: nothing is ever sent to them.
@@ -236,7 +244,7 @@ class Provider(HttpUser):
         self.wait()
         page = self.check(week_url, name="week", expect='data-testid="actual-line"')
         line_ids = sorted(set(re.findall(rf"{re.escape(week_url)}lines/(\d+)/", page.text)))
-        mine = line_ids[self.session :: SESSIONS]  # every line, but for a login signed in more than once
+        mine = line_ids[self.session :: SESSIONS]  # every line, but for a provider with colleagues in
         if len(mine) < LINES_TO_AMEND:
             return
         for line_id in random.sample(mine, LINES_TO_AMEND):

@@ -1,4 +1,4 @@
-"""The load test's logins: one provider user per provider, with a password and an authenticator secret
+"""The load test's logins: one provider user per provider (and, for the knee, colleagues), with a password and an authenticator secret
 that are known (derived from the email), so the locust users can sign in with both.
 
 Imported by the data set (tests/load/dataset.py, with Django) and by the locustfile (without Django set
@@ -18,8 +18,10 @@ TOTP_STEP = 30
 TOTP_DIGITS = 6
 
 
-def login_email(provider_ref: str) -> str:
-    return f"user.{provider_ref.lower()}@{EMAIL_DOMAIN}"
+def login_email(provider_ref: str, *, colleague: int = 0) -> str:
+    """The provider's load-test user, or its n-th colleague (another person in the same office)."""
+    who = f"colleague{colleague}" if colleague else "user"
+    return f"{who}.{provider_ref.lower()}@{EMAIL_DOMAIN}"
 
 
 def totp_key(email: str) -> str:

@@ -19,7 +19,7 @@
 
 Everything it started is stopped by process group when it ends, fails or is interrupted.
 
-    python -m tests.load.run [--users 200] [--run-time 175] [--knee-steps 200:30,400:40,600:45]
+    python -m tests.load.run [--users 200] [--run-time 165] [--knee-steps 200:25,400:35,600:35,800:35]
                              [--no-knee] [--think 2,6] [--typing 6,14] [--web-workers 2] [--no-write]
 """
 
@@ -65,6 +65,7 @@ SETUP_TIMEOUT = 300
 GOAL_WEEKS_A_MINUTE = 50
 GOAL_P95_MS = 500
 KNEE_MS = 1000
+PROVIDERS = 200  # the data set's providers, one user each (and colleagues for the knee's steps beyond)
 SIGN_IN = "sign-in"
 # gunicorn's default access log line and the time it spent on the request (µs: from the request read to
 # the response written, so without the wait in the listen queue that the client's figure includes).
@@ -715,8 +716,8 @@ def _steps(text: str) -> list[tuple[int, float]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.load.run", description=__doc__.split("\n")[0])
     parser.add_argument("--users", type=int, default=200)
-    parser.add_argument("--run-time", type=float, default=175, help="seconds of the peak run")
-    parser.add_argument("--knee-steps", default="200:30,400:40,600:45", help="users:seconds,...")
+    parser.add_argument("--run-time", type=float, default=165, help="seconds of the peak run")
+    parser.add_argument("--knee-steps", default="200:25,400:35,600:35,800:35", help="users:seconds,...")
     parser.add_argument("--no-knee", action="store_true")
     parser.add_argument("--think", default="2,6", help="reading a page before acting: min,max seconds")
     parser.add_argument("--typing", default="6,14", help="filling in a line's form: min,max seconds")
@@ -729,6 +730,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_knee and sum(seconds for _users, seconds in steps) + args.run_time > 300:
         raise SystemExit("load: the two locust runs must fit in 5 minutes together")
 
+    most_users = 0 if args.no_knee else max(users for users, _seconds in steps)
+    colleagues = max(0, -(-most_users // PROVIDERS) - 1)  # the knee's people beyond one per provider
     url, config = _config()
     backoffice_db = f"{config['name']}_backoffice"
     LOGS.mkdir(parents=True, exist_ok=True)
@@ -823,7 +826,10 @@ def main(argv: list[str] | None = None) -> int:
         logins = folder / "logins.json"
         print(
             _run(
-                [sys.executable, "-m", "tests.load.dataset", "--logins", str(logins)],
+                [
+                    *(sys.executable, "-m", "tests.load.dataset", "--logins", str(logins)),
+                    *("--providers", str(PROVIDERS), "--colleagues", str(colleagues)),
+                ],
                 portal_env,
                 "the data set",
             ).strip()
