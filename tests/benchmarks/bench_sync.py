@@ -382,9 +382,10 @@ class PullBenchmark:
 
     @staticmethod
     def clear() -> None:
-        """No lines, and the stream read from the beginning: the portal before its first lines pull."""
+        """No lines, and the stream read from the beginning: the portal before its first lines pull, so
+        nothing that refers to a line either (the actual lines the benchmarks before this one made)."""
         with connection.cursor() as cursor:
-            cursor.execute(f'TRUNCATE "{CarePackageLine._meta.db_table}"')
+            cursor.execute(f'TRUNCATE "{CarePackageLine._meta.db_table}" CASCADE')
         SyncStream.objects.filter(name=LINES_STREAM).update(cursor="")
         ParkedRow.objects.filter(stream__name=LINES_STREAM).delete()
 
