@@ -95,7 +95,7 @@ bench: install services ## Benchmarks at the large scale against their floors: v
 LOAD_ENV := LOAD_DATABASE_URL=$${LOAD_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/portal_load}
 
 .PHONY: load
-load: install services ## The Tuesday peak under locust, about 6 minutes: var/load.json, docs/benchmarks.md
+load: install services ## The Tuesday peak under locust, about 7 minutes: var/load.json, docs/benchmarks.md
 	@$(LOAD_ENV) $(PY) -m tests.load.run
 
 # --- quality gate -----------------------------------------------------------------------------
