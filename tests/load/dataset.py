@@ -94,8 +94,18 @@ def build(*, providers_wanted: int, lines_per_week: int, colleagues_wanted: int 
 
     password_hash = make_password(LOAD_PASSWORD)  # once: 200 hashes would take a minute of CPU
     now = clock.now()
+
+    def provider_user(provider: Provider, email: str, full_name: str) -> User:
+        """A provider user with the known password and a confirmed authenticator (logins.totp_key)."""
+        user = User.objects.create(
+            email=email, password=password_hash, full_name=full_name, last_activity_at=now
+        )
+        Membership.objects.create(user=user, provider=provider, role=Membership.Role.PROVIDER_USER)
+        TOTPDevice.objects.create(user=user, name="Authenticator app", key=totp_key(email), confirmed=True)
+        return user
+
     logins = []
-    users = []
+    users = {}
     with transaction.atomic():
         admin, _ = User.objects.get_or_create(
             email=f"administrator@{login_email('x').split('@')[1]}",
@@ -104,33 +114,12 @@ def build(*, providers_wanted: int, lines_per_week: int, colleagues_wanted: int 
         for provider, line_ids in chosen:
             provider = provider_portal_access_set(provider=provider, enabled=True, by=admin)
             email = login_email(provider.ref)
-            user = User.objects.create(
-                email=email,
-                password=password_hash,
-                full_name=f"Load tester {provider.ref}",
-                last_activity_at=now,
-            )
-            Membership.objects.create(user=user, provider=provider, role=Membership.Role.PROVIDER_USER)
-            TOTPDevice.objects.create(
-                user=user, name="Authenticator app", key=totp_key(email), confirmed=True
-            )
+            user = users[provider.pk] = provider_user(provider, email, f"Load tester {provider.ref}")
             colleagues = []
             for number in range(1, colleagues_wanted + 1):
                 colleague = login_email(provider.ref, colleague=number)
-                colleague_user = User.objects.create(
-                    email=colleague,
-                    password=password_hash,
-                    full_name=f"Load tester {provider.ref} colleague {number}",
-                    last_activity_at=now,
-                )
-                Membership.objects.create(
-                    user=colleague_user, provider=provider, role=Membership.Role.PROVIDER_USER
-                )
-                TOTPDevice.objects.create(
-                    user=colleague_user, name="Authenticator app", key=totp_key(colleague), confirmed=True
-                )
+                provider_user(provider, colleague, f"Load tester {provider.ref} colleague {number}")
                 colleagues.append({"email": colleague, "key": totp_key(colleague)})
-            users.append((provider, user))
             keep = set(line_ids)
             for week_start in [paid_week, *weeks]:
                 actuals_generate(provider=provider, week_start=week_start, by=user)
@@ -149,7 +138,7 @@ def build(*, providers_wanted: int, lines_per_week: int, colleagues_wanted: int 
             logins.append(
                 {"email": email, "provider": provider.ref, "key": totp_key(email), "colleagues": colleagues}
             )
-    remittances = _paid(paid_week=paid_week, users={provider.pk: user for provider, user in users})
+    remittances = _paid(paid_week=paid_week, users=users)
     return {
         "password": LOAD_PASSWORD,
         "weeks": [week.isoformat() for week in weeks],
@@ -232,8 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     args.logins.write_text(json.dumps(data, indent=1) + "\n")
     print(
         f"load: {len(data['logins'])} providers, each with one login (and {args.colleagues} colleagues) and "
-        f"weeks {', '.join(data['weeks'])} "
-        f"of {data['lines_per_week']} lines, paid for {data['paid_week']} (pulled in {data['pulled_seconds']} s, {data['seconds']} s in all)"
+        f"weeks {', '.join(data['weeks'])} of {data['lines_per_week']} lines, paid for {data['paid_week']} "
+        f"(pulled in {data['pulled_seconds']} s, {data['seconds']} s in all)"
     )
     return 0 if len(data["logins"]) == args.providers else 1
 

@@ -1,5 +1,6 @@
-"""The load test's logins: one provider user per provider (and, for the knee, colleagues), with a password and an authenticator secret
-that are known (derived from the email), so the locust users can sign in with both.
+"""The load test's logins: one provider user per provider (and, for the knee, colleagues), with a password
+and an authenticator secret that are known (derived from the email), so the locust users can sign in with
+both.
 
 Imported by the data set (tests/load/dataset.py, with Django) and by the locustfile (without Django set
 up: only django_otp's pure-Python TOTP), so nothing here touches settings or the database.
